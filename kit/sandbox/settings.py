@@ -1,0 +1,146 @@
+"""What the sandbox does where Atlassian's behaviour is unknown, or a lesson needs a knob.
+
+Two profiles: `atlassian` copies Atlassian's observed behaviour, quirks included, and
+`rfc` follows RFC 6749, 6750 and 9700 to the letter. Every choice the fact sheet marks
+as uncertain is a field here, with the default and the reason beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+Profile = Literal["atlassian", "rfc"]
+PROFILES: tuple[Profile, ...] = ("atlassian", "rfc")
+
+MINUTE = 60
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The sandbox's behaviour, fixed for one running server unless changed on purpose.
+
+    Build one with `Settings.for_profile("rfc", code_lifetime=120)`; the profile sets
+    the defaults that differ, keyword arguments override any field.
+    """
+
+    profile: Profile = "atlassian"
+
+    # Authorization codes. RFC 6749 section 4.1.2 recommends at most 10 minutes;
+    # Atlassian publishes no figure and people see codes die sooner, so a lesson can
+    # shorten it (facts 2.4).
+    code_lifetime: float = 10 * MINUTE
+
+    # Access tokens live one hour: `expires_in: 3600` (facts 2.3).
+    access_token_lifetime: float = 3600
+
+    # Rotating refresh tokens (facts 3): a reuse inside the leeway is tolerated, a
+    # later reuse revokes the family; 90 days idle, 365 days from first consent.
+    refresh_reuse_leeway: float = 10 * MINUTE
+    refresh_idle_limit: float = 90 * DAY
+    refresh_absolute_limit: float = 365 * DAY
+
+    # A bad authorization code: `modern` answers 400 invalid_request
+    # "authorization_code is invalid" (seen since about 2022); `legacy` answers the
+    # Auth0-era 403 invalid_grant "Invalid authorization code" (facts 2.5).
+    bad_code_style: Literal["modern", "legacy"] = "modern"
+
+    # A code redeemed twice: revoke what its first exchange issued (RFC 6749
+    # section 4.1.2 SHOULD). Atlassian's behaviour is unknown; off by default there.
+    revoke_on_code_reuse: bool = False
+
+    # `audience=api.atlassian.com` is documented as required (facts 1.1); what
+    # Atlassian does without it is unknown, so the sandbox refuses by default.
+    require_audience: bool = True
+
+    # PKCE is not offered to developer-console apps (facts 1.2): `ignore` accepts and
+    # forgets a challenge; `enforce` binds an S256 challenge to the code.
+    pkce: Literal["ignore", "enforce"] = "ignore"
+
+    # Loopback redirect URIs whose port differs from the registered one: RFC 9700
+    # section 4.1.3 allows it; Atlassian matches the whole string (facts 1.1).
+    loopback_port_may_vary: bool = False
+
+    # Token endpoint bodies: Atlassian documents JSON and accepts forms (facts 2.1);
+    # RFC 6749 section 3.2 allows only forms.
+    accept_json_token_requests: bool = True
+
+    # RFC 9207 `iss` on every authorization response, with metadata advertising it.
+    issue_iss_parameter: bool = False
+
+    # The deprecated v1 `space` and `content` endpoints answer 410 Gone for 3LO
+    # traffic (facts 6.1); `True` brings their legacy answers back.
+    legacy_v1_endpoints: bool = False
+
+    # API requests allowed per access token per minute before 429 with
+    # `Retry-After` (facts 6.7); None means no limit.
+    rate_limit_per_minute: int | None = None
+
+    # Failed client authentications per client per minute before the token endpoint
+    # answers 429 (RFC 6749 section 2.3.1: protect against brute force).
+    failed_auth_limit_per_minute: int = 20
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any) -> Settings:
+        """The defaults of a profile, with any field overridden by keyword."""
+        if profile not in PROFILES:
+            raise ValueError(
+                f"Unknown sandbox profile {profile!r}. Choose one of: "
+                + ", ".join(PROFILES)
+                + "."
+            )
+        base = cls() if profile == "atlassian" else cls(**_RFC_DEFAULTS)
+        return base.with_changes(**overrides)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; unknown names raise `ValueError`."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown sandbox setting(s): {', '.join(unknown)}. "
+                f"Known settings: {', '.join(sorted(known))}."
+            )
+        updated = replace(self, **changes)
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the first field whose value cannot work."""
+        for name in (
+            "code_lifetime",
+            "access_token_lifetime",
+            "refresh_reuse_leeway",
+            "refresh_idle_limit",
+            "refresh_absolute_limit",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"`{name}` must be a number of seconds, not {value!r}.")
+            if not 0 <= value < 100 * 365 * DAY:
+                raise ValueError(f"`{name}` must be between 0 and 100 years.")
+        if self.profile not in PROFILES:
+            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}.")
+        if self.bad_code_style not in ("modern", "legacy"):
+            raise ValueError("`bad_code_style` must be `modern` or `legacy`.")
+        if self.pkce not in ("ignore", "enforce"):
+            raise ValueError("`pkce` must be `ignore` or `enforce`.")
+        limit = self.rate_limit_per_minute
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError("`rate_limit_per_minute` must be a positive whole number or null.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready values."""
+        return asdict(self)
+
+
+_RFC_DEFAULTS: dict[str, Any] = {
+    "profile": "rfc",
+    "revoke_on_code_reuse": True,
+    "require_audience": False,
+    "pkce": "enforce",
+    "loopback_port_may_vary": True,
+    "accept_json_token_requests": False,
+    "issue_iss_parameter": True,
+}
