@@ -1,0 +1,125 @@
+"""`python -m kit.sandbox`: serve the sandbox in the foreground, for one or a room.
+
+Without client options it registers the kit's own sandbox app and prints how to use
+it; with `--client-id`, `--client-secret` and `--redirect-uri` it registers yours.
+It prints its base URL, and stops cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from kit.sandbox.scenario import (
+    SANDBOX_APP_SCOPES,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_REDIRECT_URI,
+    App,
+    sandbox_app,
+)
+from kit.sandbox.server import Sandbox
+from kit.sandbox.settings import PROFILES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, whose options are a contract with users' scripts."""
+    parser = argparse.ArgumentParser(
+        prog="python -m kit.sandbox",
+        description="Serve an offline emulator of Atlassian's 3LO and Confluence.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--profile", choices=PROFILES, default="atlassian")
+    parser.add_argument("--client-id", help="register your own app: its client id")
+    parser.add_argument("--client-secret", help="... its client secret")
+    parser.add_argument("--redirect-uri", help="... its callback URL, exactly")
+    parser.add_argument(
+        "--allow-remote-admin",
+        action="store_true",
+        help="let callers other than loopback move the clock and change settings",
+    )
+    return parser
+
+
+def app_from(args: argparse.Namespace) -> tuple[App, bool]:
+    """The app to register, and whether it is the kit's own."""
+    given = [args.client_id, args.client_secret, args.redirect_uri]
+    if not any(given):
+        return sandbox_app(), True
+    if not all(given):
+        raise SystemExit(
+            "Give all three of --client-id, --client-secret and --redirect-uri, "
+            "or none to use the kit's own sandbox app."
+        )
+    parts = urlsplit(args.redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SystemExit(
+            f"--redirect-uri {args.redirect_uri!r} is not an absolute http(s) URL; "
+            f"for example {SANDBOX_REDIRECT_URI}."
+        )
+    if not args.redirect_uri.isascii():
+        raise SystemExit("--redirect-uri must be ASCII; percent-encode other characters.")
+    app = App(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        name=f"{args.client_id} (sandbox)",
+        redirect_uris=(args.redirect_uri,),
+        scopes=SANDBOX_APP_SCOPES,
+    )
+    return app, False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, start serving, and block until stopped."""
+    args = build_parser().parse_args(argv)
+    app, own = app_from(args)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    sandbox = Sandbox(
+        args.profile,
+        apps=(app,),
+        host=args.host,
+        port=args.port,
+        allow_remote_admin=args.allow_remote_admin,
+    )
+    try:
+        sandbox.bind()
+    except OSError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(sandbox.url, flush=True)
+    print(_usage(sandbox, app, own), flush=True)
+    sandbox.serve_forever()
+    print("The sandbox has stopped.", flush=True)
+    return 0
+
+
+def _usage(sandbox: Sandbox, app: App, own: bool) -> str:
+    lines = [
+        f"Atlassian 3LO sandbox ({sandbox.settings.profile} profile) at {sandbox.url}",
+        f"  ATLASSIAN_AUTH_URL={sandbox.url}",
+        f"  ATLASSIAN_API_URL={sandbox.url}",
+    ]
+    if own:
+        lines += [
+            "Registered the kit's own sandbox app:",
+            f"  ATLASSIAN_CLIENT_ID={SANDBOX_CLIENT_ID}",
+            f"  ATLASSIAN_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}",
+            f"  ATLASSIAN_REDIRECT_URI={SANDBOX_REDIRECT_URI}",
+        ]
+    else:
+        lines.append(f"Registered app {app.client_id} with callback {app.redirect_uris[0]}")
+    if sandbox.host not in ("127.0.0.1", "::1", "localhost"):
+        lines.append(
+            "Listening beyond this machine: plain HTTP, sandbox data only; "
+            "never use real credentials here."
+        )
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""What every handler of the sandbox can reach: the store, the clock, the settings.
+
+One `Context` lives as long as one sandbox. Settings are swapped whole (they are
+frozen), so a handler always reads one consistent set even while a lesson changes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kit.sandbox.clock import Clock
+from kit.sandbox.minting import Minter
+from kit.sandbox.scenario import SITES, USER, App, Site, User
+from kit.sandbox.settings import Settings
+from kit.sandbox.store import Store, new_key
+
+if TYPE_CHECKING:
+    from kit.sandbox.confluence import ConfluenceApi
+
+logger = logging.getLogger("kit.sandbox")
+
+# The issuer used when the sandbox does not know its own address yet.
+DEFAULT_ISSUER = "http://127.0.0.1"
+
+
+@dataclass
+class Context:
+    """The sandbox's state and collaborators, shared by all handlers."""
+
+    settings: Settings
+    clock: Clock
+    store: Store
+    minter: Minter
+    user: User = USER
+    sites: tuple[Site, ...] = SITES
+    allow_remote_admin: bool = False
+    _confluence: ConfluenceApi | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        apps: tuple[App, ...] = (),
+        issuer: str = DEFAULT_ISSUER,
+    ) -> Context:
+        """A fresh sandbox state with the given apps registered."""
+        key = new_key()
+        store = Store(key)
+        for app in apps:
+            store.register_app(app)
+        return cls(
+            settings=settings or Settings(),
+            clock=clock or Clock(),
+            store=store,
+            minter=Minter(key, issuer),
+        )
+
+    @property
+    def issuer(self) -> str:
+        """The authorization server's issuer identifier (RFC 9207)."""
+        return self.minter.issuer
+
+    @property
+    def confluence(self) -> ConfluenceApi:
+        """The emulated Confluence, built on first use (its content takes a moment)."""
+        if self._confluence is None:
+            from kit.sandbox.confluence import ConfluenceApi
+
+            self._confluence = ConfluenceApi(self.sites, self.user)
+        return self._confluence
+
+    def site(self, cloud_id: str) -> Site | None:
+        """The site with this cloud id, or None."""
+        for site in self.sites:
+            if site.cloud_id == cloud_id:
+                return site
+        return None
+
+    def now(self) -> float:
+        """The sandbox's current time."""
+        return self.clock.now()

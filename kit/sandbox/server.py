@@ -1,0 +1,182 @@
+"""Running the sandbox: in a background thread for notebooks and tests, or in front.
+
+`Sandbox().start()` binds `127.0.0.1` on a free port, serves from a daemon thread and
+returns once the port answers; `stop()` shuts it down. The server is uvicorn, with
+the sandbox's ASGI app and its own socket, so the port is known before serving starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from kit.sandbox.asgi import SandboxASGI
+from kit.sandbox.clock import Clock
+from kit.sandbox.context import Context
+from kit.sandbox.scenario import App, sandbox_app
+from kit.sandbox.settings import Settings
+
+logger = logging.getLogger("kit.sandbox")
+
+
+class Sandbox:
+    """An offline Atlassian: auth and API hosts on one local origin.
+
+    >>> with Sandbox(profile="rfc") as sandbox:   # doctest: +SKIP
+    ...     sandbox.clock.advance(minutes=11)
+    """
+
+    def __init__(
+        self,
+        profile: str = "atlassian",
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        apps: tuple[App, ...] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allow_remote_admin: bool = False,
+        **overrides: Any,
+    ) -> None:
+        chosen = settings or Settings.for_profile(profile)
+        if overrides:
+            chosen = chosen.with_changes(**overrides)
+        self.ctx = Context.create(chosen, clock, apps or (sandbox_app(),))
+        self.ctx.allow_remote_admin = allow_remote_admin
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, for both `ATLASSIAN_AUTH_URL` and `ATLASSIAN_API_URL`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def clock(self) -> Clock:
+        """The sandbox's clock: `sandbox.clock.advance(minutes=11)`."""
+        return self.ctx.clock
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now."""
+        return self.ctx.settings
+
+    def configure(self, **changes: Any) -> Settings:
+        """Change settings while running, e.g. `configure(code_lifetime=120)`."""
+        self.ctx.settings = self.ctx.settings.with_changes(**changes)
+        return self.ctx.settings
+
+    def register_app(self, app: App) -> None:
+        """Register another app, as the developer console would."""
+        self.ctx.store.register_app(app)
+
+    def bind(self) -> socket.socket:
+        """Open the listening socket; the port is known from here on."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(
+                f"The sandbox cannot listen on {self.host}:{self.port}: {exc}. "
+                "Choose another port with --port, or 0 for a free one."
+            ) from exc
+        sock.listen(1024)
+        sock.set_inheritable(True)
+        self.port = sock.getsockname()[1]
+        self._socket = sock
+        self.ctx.minter.issuer = self.url
+        return sock
+
+    def _make_server(self) -> uvicorn.Server:
+        config = uvicorn.Config(
+            SandboxASGI(self.ctx),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+            server_header=False,
+            date_header=True,
+        )
+        return uvicorn.Server(config)
+
+    def start(self, timeout: float = 10.0) -> Sandbox:
+        """Serve from a background thread; return once the server is listening."""
+        if self._thread is not None:
+            return self
+        sock = self.bind()
+        self._server = self._make_server()
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run_in_thread,
+            args=(self._server, sock, ready),
+            name=f"kit-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        if not ready.wait(timeout) or not self._server.started:
+            self.stop()
+            raise RuntimeError("The sandbox did not start in time; see the log.")
+        logger.info("The sandbox serves at %s.", self.url)
+        return self
+
+    @staticmethod
+    def _run_in_thread(
+        server: uvicorn.Server, sock: socket.socket, ready: threading.Event
+    ) -> None:
+        async def serve() -> None:
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.002)
+            ready.set()
+            await task
+
+        try:
+            asyncio.run(serve())
+        finally:
+            ready.set()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn handles both)."""
+        sock = self._socket or self.bind()
+        self._server = self._make_server()
+        self._server.run(sockets=[sock])
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = None
+        self._server = None
+        self._socket = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread is not None else "stopped"
+        return f"<Sandbox {self.settings.profile} {state} at {self.url}>"
