@@ -1,0 +1,77 @@
+"""Fixtures shared by every test: a clean environment and running sandboxes.
+
+The sandbox runs for real, on `127.0.0.1` and a free port, with a frozen clock that
+tests move by hand; `flow` drives it (see `sandbox_driver.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sandbox_driver import START_TIME, Flow
+
+from kit.sandbox import Clock, Sandbox
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `ATLASSIAN_*` or `OAUTHLIB_*` variable of the developer leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(("ATLASSIAN_", "OAUTHLIB_")):
+            monkeypatch.delenv(name)
+
+
+def _start(profile: str, **settings: Any) -> Sandbox:
+    return Sandbox(profile, clock=Clock(frozen_at=START_TIME), **settings).start()
+
+
+@pytest.fixture(params=["atlassian", "rfc"])
+def profile(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs once per profile."""
+    return str(request.param)
+
+
+@pytest.fixture
+def sandbox(profile: str) -> Iterator[Sandbox]:
+    """A fresh sandbox of the test's profile, with a frozen clock."""
+    server = _start(profile)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def atlassian_sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox in the `atlassian` profile."""
+    server = _start("atlassian")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rfc_sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox in the `rfc` profile."""
+    server = _start("rfc")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def flow(sandbox: Sandbox) -> Iterator[Flow]:
+    with requests.Session() as http:
+        yield Flow(sandbox, http)
+
+
+@pytest.fixture
+def atlassian_flow(atlassian_sandbox: Sandbox) -> Iterator[Flow]:
+    with requests.Session() as http:
+        yield Flow(atlassian_sandbox, http)
+
+
+@pytest.fixture
+def rfc_flow(rfc_sandbox: Sandbox) -> Iterator[Flow]:
+    with requests.Session() as http:
+        yield Flow(rfc_sandbox, http)
