@@ -55,12 +55,14 @@ class Flow:
     def authorize(self, **overrides: Any) -> requests.Response:
         """GET /authorize with the documented parameters, some overridden."""
         params = self.authorize_params(**overrides)
-        return self.http.get(f"{self.url}/authorize", params=params, allow_redirects=False)
+        return self.http.get(
+            f"{self.url}/authorize", params=params, allow_redirects=False
+        )
 
     def consent(
         self, page: requests.Response, decision: str = "accept", site: str | None = None
     ) -> requests.Response:
-        """Press Accept (with the first site unless told) or Cancel on a consent page."""
+        """Press Accept (on the first site unless told) or Cancel on a consent page."""
         consent_id = re.search(r"name='consent_id' value='([^']+)'", page.text)
         assert consent_id, f"not a consent page: {page.status_code} {page.text[:300]}"
         sites = re.findall(r"name='site' required value='([^']+)'", page.text)

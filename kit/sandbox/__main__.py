@@ -62,7 +62,9 @@ def app_from(args: argparse.Namespace) -> tuple[App, bool]:
             f"for example {SANDBOX_REDIRECT_URI}."
         )
     if not args.redirect_uri.isascii():
-        raise SystemExit("--redirect-uri must be ASCII; percent-encode other characters.")
+        raise SystemExit(
+            "--redirect-uri must be ASCII; percent-encode other characters."
+        )
     app = App(
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -111,7 +113,9 @@ def _usage(sandbox: Sandbox, app: App, own: bool) -> str:
             f"  ATLASSIAN_REDIRECT_URI={SANDBOX_REDIRECT_URI}",
         ]
     else:
-        lines.append(f"Registered app {app.client_id} with callback {app.redirect_uris[0]}")
+        lines.append(
+            f"Registered app {app.client_id} with callback {app.redirect_uris[0]}"
+        )
     if sandbox.host not in ("127.0.0.1", "::1", "localhost"):
         lines.append(
             "Listening beyond this machine: plain HTTP, sandbox data only; "

@@ -41,7 +41,9 @@ def handle(request: Request, ctx: Context) -> Response:
     reader, writer = routes.get(name, (None, None))
     handler = writer if request.method == "POST" else reader
     if handler is None:
-        return _error(404 if name not in routes else 405, f"No control at {request.path}.")
+        return _error(
+            404 if name not in routes else 405, f"No control at {request.path}."
+        )
     return handler(request, ctx)
 
 

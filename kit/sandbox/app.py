@@ -39,7 +39,7 @@ def handle(request: Request, ctx: Context) -> Response:
     return response
 
 
-def _route(request: Request, ctx: Context) -> Response:
+def _route(request: Request, ctx: Context) -> Response:  # noqa: PLR0911 - a router
     path, method = request.path, request.method
     if path.startswith(gateway.PREFIX):
         if method == "OPTIONS":
@@ -73,10 +73,15 @@ def _api_or_missing(request: Request, ctx: Context) -> Response:
         if method not in ("GET", "HEAD"):
             return _not_allowed("GET")
         return handler(request, ctx)
-    if path == "/.well-known/oauth-authorization-server" and ctx.settings.profile == "rfc":
+    if (
+        path == "/.well-known/oauth-authorization-server"
+        and ctx.settings.profile == "rfc"
+    ):
         return _metadata(ctx)
     if path == "/":
-        return error_page(404, "not_found", "This is the 3LO sandbox. Start at /authorize.")
+        return error_page(
+            404, "not_found", "This is the 3LO sandbox. Start at /authorize."
+        )
     return gateway.not_found(request, ctx)
 
 

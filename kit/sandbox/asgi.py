@@ -13,8 +13,13 @@ from typing import Any
 
 from kit.sandbox import app
 from kit.sandbox.context import Context
-from kit.sandbox.http import BadRequestError, Request, Response, json_response
-from kit.sandbox.http import parse_query
+from kit.sandbox.http import (
+    BadRequestError,
+    Request,
+    Response,
+    json_response,
+    parse_query,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,7 +30,7 @@ MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
@@ -50,7 +55,7 @@ class SandboxASGI:
             return _plain_error(413, "The request body is larger than 1 MiB.")
         try:
             body = await asyncio.wait_for(_read_body(receive), BODY_TIMEOUT)
-        except _TooLarge:
+        except _TooLargeError:
             return _plain_error(413, "The request body is larger than 1 MiB.")
         except TimeoutError:
             return _plain_error(408, "The request body took too long to arrive.")
@@ -81,7 +86,7 @@ async def _read_body(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            raise _TooLarge
+            raise _TooLargeError
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -54,7 +54,7 @@ class _RedirectError(Exception):
 
 
 def authorize(request: Request, ctx: Context) -> Response:
-    """Answer `GET /authorize`: an error page, an error redirect, or the consent page."""
+    """Answer `GET /authorize`: an error page, an error redirect or the consent page."""
     try:
         app, target = _trusted_client(request, ctx)
     except _PageError as exc:
@@ -64,8 +64,9 @@ def authorize(request: Request, ctx: Context) -> Response:
     except _PageError as exc:
         return error_page(400, exc.error, exc.description)
     except _RedirectError as exc:
-        return redirect_with(ctx, target, {"error": exc.error,
-                                           "error_description": exc.description})
+        return redirect_with(
+            ctx, target, {"error": exc.error, "error_description": exc.description}
+        )
 
 
 def _param(request: Request, name: str) -> str | None:
@@ -239,7 +240,9 @@ def redirect_with(ctx: Context, target: _Redirect, params: dict[str, str]) -> Re
 def answer_consent(request: Request, ctx: Context) -> Response:
     """Answer the consent form: Accept issues a code, Cancel declines."""
     if not _same_origin(request):
-        return error_page(403, "access_denied", "The consent form came from another site.")
+        return error_page(
+            403, "access_denied", "The consent form came from another site."
+        )
     try:
         form = dict(parse_form(request.body))
     except BadRequestError:
@@ -254,11 +257,14 @@ def answer_consent(request: Request, ctx: Context) -> Response:
         )
     target = _Redirect(consent.redirect_uri, consent.state)
     if form.get("decision") != "accept":
-        return redirect_with(ctx, target, {"error": "access_denied",
-                                           "error_description": DECLINED})
+        return redirect_with(
+            ctx, target, {"error": "access_denied", "error_description": DECLINED}
+        )
     site = ctx.site(form.get("site", ""))
     if site is None or site not in _sites_for(ctx, consent.scopes):
-        return error_page(400, "invalid_request", "Choose a site before pressing Accept.")
+        return error_page(
+            400, "invalid_request", "Choose a site before pressing Accept."
+        )
     code = _issue_code(ctx, consent, site)
     return redirect_with(ctx, target, {"code": code})
 
@@ -297,7 +303,9 @@ def _issue_code(ctx: Context, consent: PendingConsent, site: Site) -> str:
     return code
 
 
-def _record_grant(ctx: Context, consent: PendingConsent, site: Site, now: float) -> Grant:
+def _record_grant(
+    ctx: Context, consent: PendingConsent, site: Site, now: float
+) -> Grant:
     """One grant per app and account: new sites add up, new scopes replace old ones."""
     key = (consent.client_id, ctx.user.account_id)
     with ctx.store.lock:

@@ -37,7 +37,9 @@ def authenticate(request: Request, ctx: Context) -> AccessRecord:
         raise ApiError(_no_credentials(ctx))
     match = _BEARER.match(header)
     if match is None:
-        raise ApiError(_challenge(ctx, 400, "invalid_request", "malformed bearer token"))
+        raise ApiError(
+            _challenge(ctx, 400, "invalid_request", "malformed bearer token")
+        )
     record = ctx.store.access.get(ctx.store.digest(match.group(1)))
     if record is None or record.revoked or record.expires_at <= ctx.now():
         raise ApiError(_challenge(ctx, 401, "invalid_token", "the token is not valid"))

@@ -67,7 +67,7 @@ class Context:
     def confluence(self) -> ConfluenceApi:
         """The emulated Confluence, built on first use (its content takes a moment)."""
         if self._confluence is None:
-            from kit.sandbox.confluence import ConfluenceApi
+            from kit.sandbox.confluence import ConfluenceApi  # noqa: PLC0415
 
             self._confluence = ConfluenceApi(self.sites, self.user)
         return self._confluence

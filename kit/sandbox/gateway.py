@@ -12,8 +12,13 @@ import datetime as dt
 from collections import deque
 from typing import Any
 
-from kit.sandbox.bearer import CORS, ApiError, authenticate, require_scopes
-from kit.sandbox.bearer import unauthorized
+from kit.sandbox.bearer import (
+    CORS,
+    ApiError,
+    authenticate,
+    require_scopes,
+    unauthorized,
+)
 from kit.sandbox.context import Context
 from kit.sandbox.http import Request, Response, json_response
 from kit.sandbox.scenario import product_of_scope
@@ -81,7 +86,7 @@ def me(request: Request, ctx: Context) -> Response:
 
 def confluence(request: Request, ctx: Context) -> Response:
     """`/ex/confluence/{cloudid}/...`: authenticate, route, check scopes, answer."""
-    from kit.sandbox.confluence import match_operation
+    from kit.sandbox.confluence import match_operation  # noqa: PLC0415
 
     cloud_id, _, rest = request.path[len(PREFIX) :].partition("/")
     try:

@@ -22,7 +22,7 @@ def issue_tokens(
     scopes: frozenset[str],
     family: Family | None,
 ) -> tuple[dict[str, Any], list[str], Family | None]:
-    """Mint and record new tokens; return the response body, their hashes, the family."""
+    """Mint and record new tokens; return the body, their hashes and the family."""
     store, now, settings = ctx.store, ctx.now(), ctx.settings
     lifetime = settings.access_token_lifetime
     access_token = ctx.minter.access_token(

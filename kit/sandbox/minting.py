@@ -64,7 +64,12 @@ class Minter:
     def refresh_token(self, client_id: str, account_id: str, now: float) -> str:
         """A rotating refresh token; its expiry lives in the store, not the claims."""
         return self._sign(
-            {"typ": "refresh", "sub": account_id, "client_id": client_id, "iat": int(now)}
+            {
+                "typ": "refresh",
+                "sub": account_id,
+                "client_id": client_id,
+                "iat": int(now),
+            }
         )
 
     def opaque(self) -> str:

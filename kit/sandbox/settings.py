@@ -1,4 +1,4 @@
-"""What the sandbox does where Atlassian's behaviour is unknown, or a lesson needs a knob.
+"""The sandbox's choices where Atlassian's behaviour is unknown, and lessons' knobs.
 
 Two profiles: `atlassian` copies Atlassian's observed behaviour, quirks included, and
 `rfc` follows RFC 6749, 6750 and 9700 to the letter. Every choice the fact sheet marks
@@ -117,7 +117,9 @@ class Settings:
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"`{name}` must be a number of seconds, not {value!r}.")
+                raise ValueError(
+                    f"`{name}` must be a number of seconds, not {value!r}."
+                )
             if not 0 <= value < 100 * 365 * DAY:
                 raise ValueError(f"`{name}` must be between 0 and 100 years.")
         if self.profile not in PROFILES:
@@ -127,8 +129,12 @@ class Settings:
         if self.pkce not in ("ignore", "enforce"):
             raise ValueError("`pkce` must be `ignore` or `enforce`.")
         limit = self.rate_limit_per_minute
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ValueError("`rate_limit_per_minute` must be a positive whole number or null.")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValueError(
+                "`rate_limit_per_minute` must be a positive whole number or null."
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-ready values."""

@@ -9,7 +9,6 @@ redeeming one code at once see exactly one success.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -185,7 +184,11 @@ class Store:
         """
         removed = 0
         with self.lock:
-            for key in [k for k, c in self.codes.items() if c.expires_at + keep_consumed_for < now]:
+            for key in [
+                k
+                for k, c in self.codes.items()
+                if c.expires_at + keep_consumed_for < now
+            ]:
                 del self.codes[key]
                 removed += 1
             for key in [k for k, c in self.consents.items() if c.expires_at < now]:
@@ -199,9 +202,7 @@ class Store:
 
     def _sweep_families(self, now: float) -> int:
         removed = 0
-        dead = [
-            f for f in self.families.values() if f.revoked and not f.access_hashes
-        ]
+        dead = [f for f in self.families.values() if f.revoked and not f.access_hashes]
         for family in dead:
             for token_hash in family.refresh_hashes:
                 self.refresh.pop(token_hash, None)

@@ -18,8 +18,13 @@ from urllib.parse import unquote_plus
 from kit.sandbox import token_errors as errors
 from kit.sandbox.authorize import s256
 from kit.sandbox.context import Context
-from kit.sandbox.http import BadRequestError, Request, Response, json_response
-from kit.sandbox.http import parse_form
+from kit.sandbox.http import (
+    BadRequestError,
+    Request,
+    Response,
+    json_response,
+    parse_form,
+)
 from kit.sandbox.issuing import issue_tokens
 from kit.sandbox.store import CodeRecord, Family, RefreshRecord
 
@@ -45,8 +50,9 @@ def token(request: Request, ctx: Context) -> Response:
             raise errors.invalid_request("grant_type is missing")
         else:
             raise errors.TokenError(
-                400, "unsupported_grant_type", "Only authorization_code and "
-                "refresh_token are supported"
+                400,
+                "unsupported_grant_type",
+                "Only authorization_code and refresh_token are supported",
             )
     except errors.TokenError as exc:
         return exc.response()
@@ -94,9 +100,7 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
         loaded = json.loads(body, object_pairs_hook=keep_pairs)
     except (ValueError, RecursionError) as exc:
         raise errors.invalid_request("The body is not valid JSON") from exc
-    if not isinstance(loaded, list) or not all(
-        isinstance(p, tuple) for p in loaded
-    ):
+    if not isinstance(loaded, list) or not all(isinstance(p, tuple) for p in loaded):
         raise errors.invalid_request("The JSON body must be an object")
     pairs: list[tuple[str, str]] = []
     for name, value in loaded:
@@ -169,7 +173,9 @@ def _record_failure(client_id: str, ctx: Context) -> None:
         failures.append(ctx.now())
 
 
-def _redeem_code(params: dict[str, str], client_id: str, ctx: Context) -> dict[str, Any]:
+def _redeem_code(
+    params: dict[str, str], client_id: str, ctx: Context
+) -> dict[str, Any]:
     """Exchange a code once; a second try is refused and may revoke the first."""
     code = params.get("code")
     if code is None:
@@ -275,7 +281,9 @@ def _check_refresh(
 ) -> None:
     now, settings = ctx.now(), ctx.settings
     if family.client_id != client_id:
-        raise errors.dead_refresh_token(settings, "the refresh token belongs to another client")
+        raise errors.dead_refresh_token(
+            settings, "the refresh token belongs to another client"
+        )
     if family.revoked:
         raise errors.dead_refresh_token(
             settings, f"the refresh token was revoked: {family.revoked_reason}"
@@ -288,7 +296,10 @@ def _check_refresh(
         )
     if record.used_at is None:
         return
-    if settings.profile == "atlassian" and now - record.used_at <= settings.refresh_reuse_leeway:
+    if (
+        settings.profile == "atlassian"
+        and now - record.used_at <= settings.refresh_reuse_leeway
+    ):
         return  # inside the reuse leeway: tolerated (facts 3)
     ctx.store.revoke_family(
         family.family_id,
@@ -300,7 +311,9 @@ def _check_refresh(
     )
 
 
-def _refresh_scopes(requested: str | None, family: Family, ctx: Context) -> frozenset[str]:
+def _refresh_scopes(
+    requested: str | None, family: Family, ctx: Context
+) -> frozenset[str]:
     """RFC 6749 section 6: a refresh may narrow the scope, never widen it."""
     if requested is None or ctx.settings.profile == "atlassian":
         return family.scopes
