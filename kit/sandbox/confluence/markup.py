@@ -33,18 +33,26 @@ def parse(text: str) -> tuple[Block, ...]:
     return tuple(_block(chunk.splitlines()) for chunk in chunks if chunk.strip())
 
 
+_PREFIXED: tuple[tuple[str, str], ...] = (
+    ("### ", "h3"),
+    ("## ", "h2"),
+)
+_LISTED: tuple[tuple[str, str], ...] = (
+    ("- ", "ul"),
+    ("$ ", "code"),
+)
+
+
 def _block(lines: list[str]) -> Block:
     first = lines[0]
-    if first.startswith("### "):
-        return Block("h3", (first[4:],))
-    if first.startswith("## "):
-        return Block("h2", (first[3:],))
-    if first.startswith("- "):
-        return Block("ul", tuple(line[2:] for line in lines))
+    for prefix, kind in _PREFIXED:
+        if first.startswith(prefix):
+            return Block(kind, (first[len(prefix) :],))
+    for prefix, kind in _LISTED:
+        if first.startswith(prefix):
+            return Block(kind, tuple(line[len(prefix) :] for line in lines))
     if re.match(r"\d+\. ", first):
         return Block("ol", tuple(line.split(". ", 1)[1] for line in lines))
-    if first.startswith("$ "):
-        return Block("code", tuple(line[2:] for line in lines))
     if first.startswith("| "):
         return Block("table", tuple(lines))
     panel = re.match(r"!(info|note|warning|tip): (.*)", first)
@@ -164,12 +172,19 @@ def _adf_block(block: Block) -> dict[str, Any]:
     kind, lines = block.kind, block.lines
     if kind in ("h2", "h3"):
         level = int(kind[1])
-        return {"type": "heading", "attrs": {"level": level}, "content": _adf_text(lines[0])}
+        return {
+            "type": "heading",
+            "attrs": {"level": level},
+            "content": _adf_text(lines[0]),
+        }
     if kind == "p":
         return _adf_paragraph(lines[0])
     if kind in ("ul", "ol"):
         items = [{"type": "listItem", "content": [_adf_paragraph(x)]} for x in lines]
-        return {"type": "bulletList" if kind == "ul" else "orderedList", "content": items}
+        return {
+            "type": "bulletList" if kind == "ul" else "orderedList",
+            "content": items,
+        }
     if kind == "code":
         text = {"type": "text", "text": "\n".join(lines)}
         return {"type": "codeBlock", "attrs": {"language": "bash"}, "content": [text]}

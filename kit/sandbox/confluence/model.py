@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import quote_plus
 
 from kit.sandbox.confluence import markup
 from kit.sandbox.scenario import Site
@@ -98,7 +99,7 @@ class PageRecord:
         """The page's path in the Confluence UI, relative to `/wiki`."""
         if self.is_homepage:
             return f"/spaces/{self.space.key}/overview"
-        slug = "+".join(self.title.split())
+        slug = quote_plus(self.title)
         return f"/spaces/{self.space.key}/pages/{self.id}/{slug}"
 
     @property

@@ -10,35 +10,63 @@ from __future__ import annotations
 from kit.sandbox.confluence.drafts import PageDraft, page
 
 _ADRS = (
-    ("Use gRPC between robots and the edge gateway", "priya",
-     "Robots stream status at 5 Hz over flaky warehouse Wi-Fi. gRPC gives us "
-     "typed messages, streaming and deadlines; MQTT would have needed a schema "
-     "layer of our own.", "Accepted"),
-    ("Store telemetry in a time-series database", "tomasz",
-     "Status frames are append-only and read by time range. A time-series "
-     "store compresses them about twelve-fold compared with Postgres rows.",
-     "Accepted"),
-    ("One Kubernetes cluster per region", "tomasz",
-     "Customers in the EU require their data to stay in the EU. We run "
-     "`eu-west-prod` and `us-east-prod` and never replicate between them.",
-     "Accepted"),
-    ("Plan missions centrally, not on the robot", "mei",
-     "The planner needs the whole warehouse and every robot's position. Robots "
-     "keep a local fallback that parks them safely if the plan stops coming.",
-     "Accepted"),
-    ("Vector maps instead of occupancy grids", "mei",
-     "Shelving changes rarely and is regular. Vector maps are a hundred times "
-     "smaller and can be diffed and reviewed like code.", "Accepted"),
-    ("Sign firmware with two keys", "jonas",
-     "A single compromised key must not be able to ship firmware. The OTA "
-     "updater refuses bundles without both signatures.", "Accepted"),
-    ("Rust for the ingest services", "tomasz",
-     "The ingest paths handle every frame of every robot. Rust gave us "
-     "predictable latency without a garbage collector pause at peak.",
-     "Accepted"),
-    ("Retire the MQTT broker", "priya",
-     "With every robot on protocol v2 the broker only carried heartbeats. "
-     "They now travel on the gRPC stream.", "Superseded by ADR-001"),
+    (
+        "Use gRPC between robots and the edge gateway",
+        "priya",
+        "Robots stream status at 5 Hz over flaky warehouse Wi-Fi. gRPC gives us "
+        "typed messages, streaming and deadlines; MQTT would have needed a schema "
+        "layer of our own.",
+        "Accepted",
+    ),
+    (
+        "Store telemetry in a time-series database",
+        "tomasz",
+        "Status frames are append-only and read by time range. A time-series "
+        "store compresses them about twelve-fold compared with Postgres rows.",
+        "Accepted",
+    ),
+    (
+        "One Kubernetes cluster per region",
+        "tomasz",
+        "Customers in the EU require their data to stay in the EU. We run "
+        "`eu-west-prod` and `us-east-prod` and never replicate between them.",
+        "Accepted",
+    ),
+    (
+        "Plan missions centrally, not on the robot",
+        "mei",
+        "The planner needs the whole warehouse and every robot's position. Robots "
+        "keep a local fallback that parks them safely if the plan stops coming.",
+        "Accepted",
+    ),
+    (
+        "Vector maps instead of occupancy grids",
+        "mei",
+        "Shelving changes rarely and is regular. Vector maps are a hundred times "
+        "smaller and can be diffed and reviewed like code.",
+        "Accepted",
+    ),
+    (
+        "Sign firmware with two keys",
+        "jonas",
+        "A single compromised key must not be able to ship firmware. The OTA "
+        "updater refuses bundles without both signatures.",
+        "Accepted",
+    ),
+    (
+        "Rust for the ingest services",
+        "tomasz",
+        "The ingest paths handle every frame of every robot. Rust gave us "
+        "predictable latency without a garbage collector pause at peak.",
+        "Accepted",
+    ),
+    (
+        "Retire the MQTT broker",
+        "priya",
+        "With every robot on protocol v2 the broker only carried heartbeats. "
+        "They now travel on the gRPC stream.",
+        "Superseded by ADR-001",
+    ),
 )
 
 

@@ -27,64 +27,76 @@ _RUNBOOKS = (
     _runbook(
         "Runbook: telemetry ingest lag",
         "the `IngestLagHigh` alert fires; robot positions in the console are stale.",
-        ("Open Grafana, Services / telemetry-ingest, and check consumer lag.",
-         "If one partition lags, restart the pod that owns it.",
-         "If all lag, scale out: `shipit scale telemetry-ingest --replicas 12`.",
-         "If the time-series store rejects writes, page the Fleet Data lead."),
+        (
+            "Open Grafana, Services / telemetry-ingest, and check consumer lag.",
+            "If one partition lags, restart the pod that owns it.",
+            "If all lag, scale out: `shipit scale telemetry-ingest --replicas 12`.",
+            "If the time-series store rejects writes, page the Fleet Data lead.",
+        ),
     ),
     _runbook(
         "Runbook: robot stuck in an aisle",
         "a mission times out and the robot reports `BLOCKED` for over 10 minutes.",
-        ("Check the robot's camera snapshot in the console.",
-         "If a pallet blocks the aisle, mark the aisle closed; the planner "
-         "re-plans.",
-         "If the robot is faulted, send it to its dock with `scoutctl park`.",
-         "Never ask warehouse staff to push a robot by hand."),
+        (
+            "Check the robot's camera snapshot in the console.",
+            "If a pallet blocks the aisle, mark the aisle closed; the planner "
+            "re-plans.",
+            "If the robot is faulted, send it to its dock with `scoutctl park`.",
+            "Never ask warehouse staff to push a robot by hand.",
+        ),
         author="mei",
     ),
     _runbook(
         "Runbook: edge gateway offline",
         "every robot of one warehouse shows as offline at once.",
-        ("Check the gateway's last heartbeat in the fleet console.",
-         "Ask the customer's night manager whether the site lost power or "
-         "internet.",
-         "If the gateway is up but silent, restart its tunnel remotely.",
-         "Robots park themselves after five minutes without a plan; no action "
-         "is needed for them."),
+        (
+            "Check the gateway's last heartbeat in the fleet console.",
+            "Ask the customer's night manager whether the site lost power or internet.",
+            "If the gateway is up but silent, restart its tunnel remotely.",
+            "Robots park themselves after five minutes without a plan; no action "
+            "is needed for them.",
+        ),
         author="priya",
     ),
     _runbook(
         "Runbook: OTA rollout halted",
         "the OTA updater pauses a wave because too many robots failed to update.",
-        ("Read the failure reasons with `shipit ota status --wave current`.",
-         "If failures share one warehouse, check that site's gateway first.",
-         "Resume with `shipit ota resume` only after the cause is understood.",
-         "A robot stuck half-updated recovers by rebooting into its previous "
-         "slot."),
+        (
+            "Read the failure reasons with `shipit ota status --wave current`.",
+            "If failures share one warehouse, check that site's gateway first.",
+            "Resume with `shipit ota resume` only after the cause is understood.",
+            "A robot stuck half-updated recovers by rebooting into its previous slot.",
+        ),
         author="jonas",
     ),
     _runbook(
         "Runbook: rebuilding the map tile cache",
         "robots report slow tile loads after a map was republished.",
-        ("Confirm the new map version in the `pl-maps` bucket.",
-         "Run `shipit job map-server warm-cache --warehouse <code>`.",
-         "Watch the cache hit rate recover above 95%."),
+        (
+            "Confirm the new map version in the `pl-maps` bucket.",
+            "Run `shipit job map-server warm-cache --warehouse <code>`.",
+            "Watch the cache hit rate recover above 95%.",
+        ),
         author="mei",
     ),
     _runbook(
         "Runbook: fleet database failover",
         "`fleet-manager` returns 500s and the Postgres primary is unreachable.",
-        ("Confirm the primary is down, not just slow, in the database dashboard.",
-         "Promote the replica with `shipit db promote fleet-db`.",
-         "Restart `fleet-manager` so it reconnects to the new primary.",
-         "Open a ticket to rebuild a replica within the day."),
+        (
+            "Confirm the primary is down, not just slow, in the database dashboard.",
+            "Promote the replica with `shipit db promote fleet-db`.",
+            "Restart `fleet-manager` so it reconnects to the new primary.",
+            "Open a ticket to rebuild a replica within the day.",
+        ),
     ),
     _runbook(
         "Runbook: rotating service certificates",
         "the `CertExpiresSoon` alert fires 14 days before expiry.",
-        ("Issue the new certificate from the internal CA.",
-         "Store it in Vault under the service's path.",
-         "Restart the service one pod at a time and check its TLS handshake."),
+        (
+            "Issue the new certificate from the internal CA.",
+            "Store it in Vault under the service's path.",
+            "Restart the service one pod at a time and check its TLS handshake.",
+        ),
         author="samira",
     ),
 )
