@@ -8,6 +8,8 @@ fresh code, a fresh token response, or a raw answer it wants to inspect.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -18,6 +20,7 @@ from kit.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_REDIRECT_URI,
+    Clock,
     Sandbox,
 )
 
@@ -128,3 +131,24 @@ def redirect_params(response: requests.Response) -> dict[str, str]:
     names = [name for name, _ in pairs]
     assert len(names) == len(set(names)), f"repeated parameters: {names}"
     return dict(pairs)
+
+
+@contextmanager
+def started_flow(profile: str, **settings: Any) -> Iterator[Flow]:
+    """A `Flow` over a sandbox of its own, frozen at START_TIME, stopped on exit.
+
+    For module-scoped fixtures: one sandbox serves every test of a module.
+    """
+    sandbox = Sandbox(profile, clock=Clock(frozen_at=START_TIME), **settings).start()
+    try:
+        with requests.Session() as http:
+            yield Flow(sandbox, http)
+    finally:
+        sandbox.stop()
+
+
+def advance_clock(flow: Flow, seconds: float) -> float:
+    """Move the sandbox's clock forward through `/_sandbox/clock`; return its now."""
+    answer = flow.http.post(f"{flow.url}/_sandbox/clock", json={"advance": seconds})
+    assert answer.status_code == 200, answer.text
+    return float(answer.json()["now"])
