@@ -24,8 +24,14 @@ AUDIENCE = "api.atlassian.com"
 CONSENT_LIFETIME = 30 * 60
 MAX_STATE_LENGTH = 8192
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
-_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+# A loopback redirect URI split into host, port and the rest (RFC 8252 section 7.3).
+_LOOPBACK = re.compile(
+    r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?#].*)?", re.S
+)
+# Pending consents kept before the expired ones are swept out.
+_SWEEP_ABOVE = 1000
 _PAGE_PARAMS = ("client_id", "redirect_uri", "state")
 _REDIRECT_PARAMS = ("response_type", "scope", "audience", "prompt", "code_challenge")
 DECLINED = "User did not authorize the request"
@@ -117,19 +123,18 @@ def _check_redirect_uri(ctx: Context, app: App, redirect_uri: str | None) -> str
 
 
 def _same_loopback_except_port(candidate: str, registered: str) -> bool:
-    try:
-        a, b = urlsplit(candidate), urlsplit(registered)
-        a.port, b.port  # noqa: B018 - a bad port raises here
-    except ValueError:
+    """Whether two loopback IP URIs are the same string but for the port.
+
+    RFC 8252 section 7.3 lets a native app's loopback port vary; everything else,
+    case and empty query included, must match character for character.
+    """
+    a, b = _LOOPBACK.fullmatch(candidate), _LOOPBACK.fullmatch(registered)
+    if a is None or b is None:
         return False
-    loopback = {"127.0.0.1", "::1"}
-    return (
-        a.scheme == b.scheme == "http"
-        and a.hostname == b.hostname
-        and a.hostname in loopback
-        and (a.path, a.query, a.fragment, a.username)
-        == (b.path, b.query, b.fragment, b.username)
-    )
+    port = a.group(2)
+    if port is not None and not 0 < int(port) <= 65535:
+        return False
+    return (a.group(1), a.group(3) or "") == (b.group(1), b.group(3) or "")
 
 
 def _ask_consent(
@@ -140,7 +145,7 @@ def _ask_consent(
     _check_response_type(_param(request, "response_type"))
     _check_audience(ctx, _param(request, "audience"))
     scopes = _check_scopes(ctx, app, _param(request, "scope"))
-    challenge = _check_challenge(ctx, request)
+    challenge = _check_challenge(ctx, app, request)
     sites = _sites_for(ctx, scopes)
     consent = PendingConsent(
         consent_id=ctx.minter.opaque(),
@@ -152,8 +157,19 @@ def _ask_consent(
         expires_at=ctx.now() + CONSENT_LIFETIME,
     )
     with ctx.store.lock:
+        if len(ctx.store.consents) > _SWEEP_ABOVE:
+            _sweep_expired_consents(ctx)
         ctx.store.consents[consent.consent_id] = consent
     return consent_page(app, scopes, sites, consent.consent_id)
+
+
+def _sweep_expired_consents(ctx: Context) -> None:
+    """Forget consent pages nobody answered in time, so that memory stays flat."""
+    now = ctx.now()
+    with ctx.store.lock:
+        for consent_id, consent in list(ctx.store.consents.items()):
+            if consent.expires_at <= now:
+                del ctx.store.consents[consent_id]
 
 
 def _check_response_type(response_type: str | None) -> None:
@@ -179,7 +195,7 @@ def _check_scopes(ctx: Context, app: App, raw: str | None) -> frozenset[str]:
     scopes = frozenset((raw or "").split())
     if not scopes:
         raise _RedirectError("invalid_scope", "scope is missing")
-    malformed = sorted(s for s in scopes if not _SCOPE_TOKEN.match(s))
+    malformed = sorted(s for s in scopes if not _SCOPE_TOKEN.fullmatch(s))
     if malformed:
         raise _RedirectError("invalid_scope", "scope holds characters RFC 6749 forbids")
     missing = sorted(scopes - app.scopes - {OFFLINE_ACCESS})
@@ -195,21 +211,43 @@ def _check_scopes(ctx: Context, app: App, raw: str | None) -> frozenset[str]:
     return scopes
 
 
-def _check_challenge(ctx: Context, request: Request) -> str | None:
+def _check_challenge(ctx: Context, app: App, request: Request) -> str | None:
+    """The PKCE challenge to bind to the code, or None (RFC 7636 section 4.4.1).
+
+    With `pkce=ignore` (Atlassian) a challenge is accepted and forgotten. With
+    `enforce` a challenge must be S256, and a public client must send one
+    (RFC 9700 section 2.1.1).
+    """
     challenge = _param(request, "code_challenge")
-    if ctx.settings.pkce == "ignore" or challenge is None:
+    if ctx.settings.pkce == "ignore":
+        return None
+    if challenge is None:
+        if is_public_client(ctx, app):
+            raise _RedirectError(
+                "invalid_request", "code_challenge is required for a public client"
+            )
         return None
     method = _param(request, "code_challenge_method") or "plain"
     if method != "S256":
+        # The method is not echoed: error_description allows only a few
+        # characters (RFC 6749 section 4.1.2.1), and a client may send any.
         raise _RedirectError(
-            "invalid_request",
-            f"code_challenge_method {method} is not supported; use S256",
+            "invalid_request", "code_challenge_method must be S256 (plain is refused)"
         )
-    if not _CHALLENGE.match(challenge):
+    if not _CHALLENGE.fullmatch(challenge):
         raise _RedirectError(
             "invalid_request", "code_challenge must be 43 base64url characters"
         )
     return challenge
+
+
+def is_public_client(ctx: Context, app: App) -> bool:
+    """Whether the app was registered without a secret (RFC 6749 section 2.1).
+
+    Atlassian's console always issues a secret; a lesson or test registers an
+    `App` with `client_secret=""` to play a public client.
+    """
+    return ctx.store.check_secret(app.client_id, "")
 
 
 def s256(verifier: str) -> str:
@@ -238,48 +276,80 @@ def redirect_with(ctx: Context, target: _Redirect, params: dict[str, str]) -> Re
 
 
 def answer_consent(request: Request, ctx: Context) -> Response:
-    """Answer the consent form: Accept issues a code, Cancel declines."""
+    """Answer the consent form: Accept issues a code, Cancel declines.
+
+    The form's `consent_id` is its CSRF token (RFC 6749 section 10.12): unguessable,
+    single-use, and readable only by a page of this origin. A POST that another
+    site sent is refused by its `Origin` and `Sec-Fetch-Site` headers first, and
+    leaves the consent waiting for the real answer.
+    """
     if not _same_origin(request):
         return error_page(
             403, "access_denied", "The consent form came from another site."
         )
-    try:
-        form = dict(parse_form(request.body))
-    except BadRequestError:
+    form = _read_consent_form(request)
+    if form is None:
         return error_page(400, "invalid_request", "The consent form could not be read.")
-    consent = _take_consent(ctx, form.get("consent_id", ""))
-    if consent is None:
-        return error_page(
-            400,
-            "invalid_request",
-            "This consent request has expired or was already answered. "
-            "Start again from the app.",
-        )
+    with ctx.store.lock:
+        consent = _live_consent(ctx, form["consent_id"])
+        if consent is None:
+            return error_page(400, "invalid_request", _EXPIRED)
+        site = ctx.site(form.get("site", ""))
+        accepted = form["decision"] == "accept"
+        if accepted and (site is None or site not in _sites_for(ctx, consent.scopes)):
+            return error_page(
+                400, "invalid_request", "Choose a site before pressing Accept."
+            )
+        del ctx.store.consents[consent.consent_id]
     target = _Redirect(consent.redirect_uri, consent.state)
-    if form.get("decision") != "accept":
+    if not accepted or site is None:
         return redirect_with(
             ctx, target, {"error": "access_denied", "error_description": DECLINED}
         )
-    site = ctx.site(form.get("site", ""))
-    if site is None or site not in _sites_for(ctx, consent.scopes):
-        return error_page(
-            400, "invalid_request", "Choose a site before pressing Accept."
-        )
-    code = _issue_code(ctx, consent, site)
-    return redirect_with(ctx, target, {"code": code})
+    return redirect_with(ctx, target, {"code": _issue_code(ctx, consent, site)})
+
+
+_EXPIRED = (
+    "This consent request has expired or was already answered. Start again from "
+    "the app."
+)
+
+
+def _read_consent_form(request: Request) -> dict[str, str] | None:
+    """The form's fields, or None if one repeats or the decision is not a button's."""
+    try:
+        pairs = parse_form(request.body)
+    except BadRequestError:
+        return None
+    form = dict(pairs)
+    if len(form) != len(pairs) or "consent_id" not in form:
+        return None
+    if form.get("decision") not in ("accept", "cancel"):
+        return None
+    return form
 
 
 def _same_origin(request: Request) -> bool:
-    origin = request.header("origin")
-    if origin is not None and origin not in ("null", request.origin):
+    """Whether the consent POST came from a page of this origin, as far as we can tell.
+
+    The consent page sends `Referrer-Policy: no-referrer`, so a browser posts its
+    form with `Origin: null` (Fetch standard, "append a request Origin header");
+    null is trusted only beside `Sec-Fetch-Site: same-origin`. Scripts and tests
+    send neither header and are let through: they are not a forged browser form.
+    """
+    fetch_site = request.header("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
-    return request.header("sec-fetch-site") not in ("cross-site", "same-site")
+    origin = request.header("origin")
+    if origin is None or origin == request.origin:
+        return True
+    return origin == "null" and fetch_site == "same-origin"
 
 
-def _take_consent(ctx: Context, consent_id: str) -> PendingConsent | None:
-    with ctx.store.lock:
-        consent = ctx.store.consents.pop(consent_id, None)
-    if consent is None or consent.expires_at < ctx.now():
+def _live_consent(ctx: Context, consent_id: str) -> PendingConsent | None:
+    """The pending consent with this id, unless it is unknown or has expired."""
+    consent = ctx.store.consents.get(consent_id)
+    if consent is None or consent.expires_at <= ctx.now():
         return None
     return consent
 
