@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve an offline emulator of Atlassian's 3LO and Confluence.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=8000, help="0 picks a free port")
     parser.add_argument("--profile", choices=PROFILES, default="atlassian")
     parser.add_argument("--client-id", help="register your own app: its client id")
     parser.add_argument("--client-secret", help="... its client secret")
@@ -45,26 +45,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def app_from(args: argparse.Namespace) -> tuple[App, bool]:
-    """The app to register, and whether it is the kit's own."""
+def _port(text: str) -> int:
+    """A TCP port number for `--port`, or argparse's usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number; give 0 to 65535 (0 picks a free port)"
+        )
+    return port
+
+
+def app_from(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[App, bool]:
+    """The app to register, and whether it is the kit's own.
+
+    A wrong combination ends the program through `parser.error`: a usage message
+    on stderr and exit status 2, as for any other bad option.
+    """
     given = [args.client_id, args.client_secret, args.redirect_uri]
     if not any(given):
         return sandbox_app(), True
     if not all(given):
-        raise SystemExit(
-            "Give all three of --client-id, --client-secret and --redirect-uri, "
-            "or none to use the kit's own sandbox app."
+        parser.error(
+            "give all three of --client-id, --client-secret and --redirect-uri, "
+            "or none to use the kit's own sandbox app"
         )
     parts = urlsplit(args.redirect_uri)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SystemExit(
+        parser.error(
             f"--redirect-uri {args.redirect_uri!r} is not an absolute http(s) URL; "
-            f"for example {SANDBOX_REDIRECT_URI}."
+            f"for example {SANDBOX_REDIRECT_URI}"
         )
     if not args.redirect_uri.isascii():
-        raise SystemExit(
-            "--redirect-uri must be ASCII; percent-encode other characters."
-        )
+        parser.error("--redirect-uri must be ASCII; percent-encode other characters")
     app = App(
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -77,8 +94,9 @@ def app_from(args: argparse.Namespace) -> tuple[App, bool]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, start serving, and block until stopped."""
-    args = build_parser().parse_args(argv)
-    app, own = app_from(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    app, own = app_from(args, parser)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     sandbox = Sandbox(
         args.profile,

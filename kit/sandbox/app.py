@@ -41,6 +41,8 @@ def handle(request: Request, ctx: Context) -> Response:
 
 def _route(request: Request, ctx: Context) -> Response:  # noqa: PLR0911 - a router
     path, method = request.path, request.method
+    if gateway.is_site_domain(request):
+        return gateway.site_domain(request, ctx)
     if path.startswith(gateway.PREFIX):
         if method == "OPTIONS":
             return Response(204, list(_API_PREFLIGHT))

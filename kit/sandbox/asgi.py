@@ -35,10 +35,15 @@ class _TooLargeError(Exception):
 
 
 class SandboxASGI:
-    """An ASGI callable over a sandbox `Context`."""
+    """An ASGI callable over a sandbox `Context`.
 
-    def __init__(self, ctx: Context) -> None:
+    `body_timeout` is how long a request body may take to arrive in full; a client
+    that declares more bytes than it sends gets 408 once it runs out.
+    """
+
+    def __init__(self, ctx: Context, body_timeout: float = BODY_TIMEOUT) -> None:
         self.ctx = ctx
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -54,7 +59,7 @@ class SandboxASGI:
         if declared is not None and declared > MAX_BODY:
             return _plain_error(413, "The request body is larger than 1 MiB.")
         try:
-            body = await asyncio.wait_for(_read_body(receive), BODY_TIMEOUT)
+            body = await asyncio.wait_for(_read_body(receive), self.body_timeout)
         except _TooLargeError:
             return _plain_error(413, "The request body is larger than 1 MiB.")
         except TimeoutError:

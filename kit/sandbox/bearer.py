@@ -16,7 +16,8 @@ from kit.sandbox.store import AccessRecord
 
 REALM = "api.atlassian.com"
 CORS = [("access-control-allow-origin", "*")]
-_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$")
+# RFC 6750 section 2.1: b64token after the case-insensitive scheme and spaces.
+_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 
 class ApiError(Exception):
@@ -28,19 +29,25 @@ class ApiError(Exception):
 
 
 def authenticate(request: Request, ctx: Context) -> AccessRecord:
-    """The access token's record, or an `ApiError` in the profile's words."""
+    """The access token's record, or an `ApiError` in the profile's words.
+
+    Only the `Authorization` header counts (RFC 6750 section 2.1; RFC 9700 section
+    4.3.2 forbids tokens in the query): a token only in `?access_token=` is no
+    token, and one in both places is a malformed request (RFC 6750 section 3.1).
+    """
     header = request.header("authorization")
-    in_query = request.query_value("access_token") is not None
+    in_query = bool(request.query_values("access_token"))
     if header is not None and in_query:
         raise ApiError(_challenge(ctx, 400, "invalid_request", "one token method only"))
-    if header is None or not header[:7].lower().startswith("bearer"):
+    scheme, _, credentials = (header or "").strip(" ").partition(" ")
+    if scheme.lower() != "bearer":
         raise ApiError(_no_credentials(ctx))
-    match = _BEARER.match(header)
-    if match is None:
+    access_token = credentials.strip(" ")
+    if not _TOKEN68.match(access_token):
         raise ApiError(
             _challenge(ctx, 400, "invalid_request", "malformed bearer token")
         )
-    record = ctx.store.access.get(ctx.store.digest(match.group(1)))
+    record = ctx.store.access.get(ctx.store.digest(access_token))
     if record is None or record.revoked or record.expires_at <= ctx.now():
         raise ApiError(_challenge(ctx, 401, "invalid_token", "the token is not valid"))
     return record
@@ -76,11 +83,15 @@ def unauthorized() -> Response:
 
 
 def _no_credentials(ctx: Context) -> Response:
+    """No bearer token at all: a bare challenge, no error code (RFC 6750 section 3.1).
+
+    The body stays Atlassian's plain JSON in both profiles, so that an API answer is
+    always JSON; the `rfc` profile adds the challenge the RFC requires.
+    """
+    response = unauthorized()
     if ctx.settings.profile == "rfc":
-        body = {"error": "unauthorized", "error_description": "no access token"}
-        headers = [("www-authenticate", f'Bearer realm="{REALM}"'), *CORS]
-        return json_response(401, body, headers)
-    return unauthorized()
+        response.headers.append(("www-authenticate", f'Bearer realm="{REALM}"'))
+    return response
 
 
 def _challenge(ctx: Context, status: int, error: str, description: str) -> Response:

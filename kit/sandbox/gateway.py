@@ -9,6 +9,7 @@ to the emulated Confluence.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import deque
 from typing import Any
 
@@ -19,8 +20,9 @@ from kit.sandbox.bearer import (
     require_scopes,
     unauthorized,
 )
+from kit.sandbox.confluence import match_operation
 from kit.sandbox.context import Context
-from kit.sandbox.http import Request, Response, json_response
+from kit.sandbox.http import Request, Response, html_response, json_response
 from kit.sandbox.scenario import product_of_scope
 from kit.sandbox.store import AccessRecord
 
@@ -46,8 +48,8 @@ def accessible_resources(request: Request, ctx: Context) -> Response:
                 resources.append(
                     {
                         "id": site.cloud_id,
-                        "url": site.url,
                         "name": site.name,
+                        "url": site.url,
                         "scopes": scopes,
                         "avatarUrl": site.avatar_url,
                     }
@@ -86,8 +88,6 @@ def me(request: Request, ctx: Context) -> Response:
 
 def confluence(request: Request, ctx: Context) -> Response:
     """`/ex/confluence/{cloudid}/...`: authenticate, route, check scopes, answer."""
-    from kit.sandbox.confluence import match_operation  # noqa: PLC0415
-
     cloud_id, _, rest = request.path[len(PREFIX) :].partition("/")
     try:
         record = _authorised_call(request, ctx)
@@ -99,6 +99,8 @@ def confluence(request: Request, ctx: Context) -> Response:
     grant = ctx.store.grant_by_id(record.grant_id)
     if grant is None or cloud_id not in grant.cloud_ids:
         return unauthorized()
+    from kit.sandbox.confluence.routes import match_operation  # noqa: PLC0415
+
     matched = match_operation(request.method, "/" + rest)
     if matched is None:
         return not_found(request, ctx)
@@ -107,7 +109,7 @@ def confluence(request: Request, ctx: Context) -> Response:
         require_scopes(ctx, record.scopes, operation.scope_sets)
     except ApiError as exc:
         return exc.response
-    response = ctx.confluence.handle(
+    response: Response = ctx.confluence.handle(
         operation, params, request, site, ctx.settings, record.scopes
     )
     response.headers.extend(CORS)
@@ -134,7 +136,8 @@ def _count_call(request: Request, record: AccessRecord, ctx: Context) -> None:
         if len(calls) < limit:
             calls.append(now)
             return
-        retry_after = max(1, int(calls[0] + 60 - now) + 1)
+        # The oldest call leaves the window at exactly this many seconds from now.
+        retry_after = max(1, math.ceil(calls[0] + 60 - now))
     reset = dt.datetime.fromtimestamp(now + retry_after, dt.UTC)
     headers = [
         ("retry-after", str(retry_after)),
@@ -158,3 +161,29 @@ def not_found(request: Request, ctx: Context) -> Response:
         "path": request.path,
     }
     return json_response(404, body, CORS)
+
+
+def site_domain(request: Request, ctx: Context) -> Response:
+    """A call sent to `https://<site>.atlassian.net` instead of the gateway.
+
+    3LO tokens work only through `api.atlassian.com/ex/...`; the site domain answers
+    401 whatever the token (facts 2.3 [H]), with a Tomcat-style HTML page, not
+    JSON (facts 2.3 [M]). The sandbox treats a `Host` under `.atlassian.net`, and
+    any `/wiki/...` path on its own origin, as the site domain.
+    """
+    page = (
+        "<!doctype html><html lang='en'><head><title>HTTP Status 401 - "
+        "Unauthorized</title></head><body><h1>HTTP Status 401 - Unauthorized"
+        "</h1><p>OAuth 2.0 (3LO) tokens are accepted only through the API "
+        "gateway: call /ex/confluence/{cloudid}/wiki/... on api.atlassian.com."
+        "</p></body></html>"
+    )
+    return html_response(401, page)
+
+
+def is_site_domain(request: Request) -> bool:
+    """Whether a request is addressed to a site domain rather than the gateway."""
+    hostname = request.host.rsplit(":", 1)[0].lower().rstrip(".")
+    return hostname.endswith(".atlassian.net") or (
+        request.path == "/wiki" or request.path.startswith("/wiki/")
+    )

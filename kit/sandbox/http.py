@@ -87,13 +87,17 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
     """Decode an `application/x-www-form-urlencoded` body into ordered pairs.
 
     Raises `BadRequestError` on bytes that are not UTF-8 or not valid
-    percent-encoding, so that a handler can answer 400 instead of failing.
+    percent-encoding, and on a NUL character (`%00`), which no OAuth parameter
+    may hold, so that a handler can answer 400 instead of failing.
     """
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError as exc:
         raise BadRequestError("the form body must be ASCII percent-encoding") from exc
-    return parse_query(text)
+    pairs = parse_query(text)
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise BadRequestError("a form field holds a NUL character (%00)")
+    return pairs
 
 
 def parse_query(text: str) -> list[tuple[str, str]]:

@@ -8,21 +8,51 @@ the sandbox's ASGI app and its own socket, so the port is known before serving s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
 import threading
-from types import TracebackType
+from collections.abc import Iterator
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
 
-from kit.sandbox.asgi import SandboxASGI
+from kit.sandbox.asgi import BODY_TIMEOUT, SandboxASGI
 from kit.sandbox.clock import Clock
 from kit.sandbox.context import Context
 from kit.sandbox.scenario import App, sandbox_app
 from kit.sandbox.settings import Settings
 
 logger = logging.getLogger("kit.sandbox")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus the re-raise of SIGINT or SIGTERM after shutdown.
+
+    uvicorn raises the signal again once it has stopped, which turns a clean Ctrl-C
+    into a `KeyboardInterrupt` traceback and a SIGTERM into death by signal. The
+    sandbox's command line promises a clean exit with status 0 instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._stop) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C stops without waiting
+        self.should_exit = True
 
 
 class Sandbox:
@@ -42,6 +72,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         allow_remote_admin: bool = False,
+        body_timeout: float = BODY_TIMEOUT,
         **overrides: Any,
     ) -> None:
         chosen = settings or Settings.for_profile(profile)
@@ -51,6 +82,7 @@ class Sandbox:
         self.ctx.allow_remote_admin = allow_remote_admin
         self.host = host
         self.port = port
+        self.body_timeout = body_timeout
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -104,15 +136,18 @@ class Sandbox:
 
     def _make_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
-            SandboxASGI(self.ctx),
+            SandboxASGI(self.ctx, body_timeout=self.body_timeout),
             lifespan="off",
+            ws="none",  # no WebSocket upgrades: every request is plain HTTP
+            log_config=None,  # leave the notebook's or the test's logging alone
             log_level="warning",
             access_log=False,
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=2,
             server_header=False,
             date_header=True,
         )
-        return uvicorn.Server(config)
+        return _Server(config)
 
     def start(self, timeout: float = 10.0) -> Sandbox:
         """Serve from a background thread; return once the server is listening."""

@@ -73,7 +73,7 @@ class Settings:
     # traffic (facts 6.1); `True` brings their legacy answers back.
     legacy_v1_endpoints: bool = False
 
-    # API requests allowed per access token per minute before 429 with
+    # API requests allowed per app and user per minute before 429 with
     # `Retry-After` (facts 6.7); None means no limit.
     rate_limit_per_minute: int | None = None
 
