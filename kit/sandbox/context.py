@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kit.sandbox.clock import Clock
+from kit.sandbox.confluence import ConfluenceApi
 from kit.sandbox.minting import Minter
 from kit.sandbox.scenario import SITES, USER, App, Site, User
 from kit.sandbox.settings import Settings
 from kit.sandbox.store import Store, new_key
-
-if TYPE_CHECKING:
-    from kit.sandbox.confluence import ConfluenceApi
 
 logger = logging.getLogger("kit.sandbox")
 
@@ -67,8 +64,6 @@ class Context:
     def confluence(self) -> ConfluenceApi:
         """The emulated Confluence, built on first use (its content takes a moment)."""
         if self._confluence is None:
-            from kit.sandbox.confluence import ConfluenceApi  # noqa: PLC0415
-
             self._confluence = ConfluenceApi(self.sites, self.user)
         return self._confluence
 
