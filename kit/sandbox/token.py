@@ -29,6 +29,8 @@ from kit.sandbox.issuing import issue_tokens
 from kit.sandbox.store import CodeRecord, Family, RefreshRecord
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 
@@ -86,30 +88,43 @@ def _read_parameters(request: Request, ctx: Context) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in pairs:
         if name in params:
-            raise errors.invalid_request(f"{name} is repeated")
+            raise errors.invalid_request(f"{_shown(name)} is repeated")
         if value != "":
+            _check_value(name, value, ctx)
             params[name] = value
     return params
 
 
-def _json_pairs(body: bytes) -> list[tuple[str, str]]:
-    def keep_pairs(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-        return pairs
+class _Members(list[tuple[str, Any]]):
+    """The members of one JSON object, in order, repeats kept."""
 
+
+def _json_pairs(body: bytes) -> list[tuple[str, str]]:
+    """The members of a JSON object whose every value is a string (facts 2.1)."""
     try:
-        loaded = json.loads(body, object_pairs_hook=keep_pairs)
+        loaded = json.loads(body, object_pairs_hook=_Members)
     except (ValueError, RecursionError) as exc:
         raise errors.invalid_request("The body is not valid JSON") from exc
-    if not isinstance(loaded, list) or not all(isinstance(p, tuple) for p in loaded):
+    if not isinstance(loaded, _Members):
         raise errors.invalid_request("The JSON body must be an object")
-    pairs: list[tuple[str, str]] = []
     for name, value in loaded:
-        if value is None:
-            continue
         if not isinstance(value, str):
-            raise errors.invalid_request(f"{name} must be a string")
-        pairs.append((name, value))
-    return pairs
+            raise errors.invalid_request(f"{_shown(name)} must be a string")
+    return list(loaded)
+
+
+def _shown(name: str) -> str:
+    """A parameter's name fit to echo: a known-looking name, else a stand-in."""
+    return name if _NAME.match(name) else "a parameter"
+
+
+def _check_value(name: str, value: str, ctx: Context) -> None:
+    """Refuse control characters: no OAuth value may hold one (RFC 6749 App. A)."""
+    if not _CONTROL.search(value):
+        return
+    if name == "code" and ctx.settings.profile == "atlassian":
+        raise errors.bad_code(ctx.settings, "the code is malformed")
+    raise errors.invalid_request(f"{_shown(name)} holds a control character")
 
 
 def _authenticate(request: Request, params: dict[str, str], ctx: Context) -> str:
@@ -288,9 +303,9 @@ def _check_refresh(
         raise errors.dead_refresh_token(
             settings, f"the refresh token was revoked: {family.revoked_reason}"
         )
-    if now - record.issued_at > settings.refresh_idle_limit:
+    if now - record.issued_at >= settings.refresh_idle_limit:
         raise errors.dead_refresh_token(settings, "the refresh token expired unused")
-    if now - family.created_at > settings.refresh_absolute_limit:
+    if now - family.created_at >= settings.refresh_absolute_limit:
         raise errors.dead_refresh_token(
             settings, "the refresh token family passed its absolute lifetime"
         )

@@ -9,10 +9,20 @@ cause.
 
 from __future__ import annotations
 
+import re
+
 from kit.sandbox.http import Response, json_response
 from kit.sandbox.settings import Settings
 
 NO_STORE = [("cache-control", "no-store"), ("pragma", "no-cache")]
+
+# RFC 6749 section 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def printable(description: str) -> str:
+    """The description with every character RFC 6749 forbids replaced by `?`."""
+    return _NOT_ALLOWED_IN_DESCRIPTION.sub("?", description)
 
 
 class TokenError(Exception):
@@ -28,7 +38,7 @@ class TokenError(Exception):
         super().__init__(f"{status} {error}: {description}")
         self.status = status
         self.error = error
-        self.description = description
+        self.description = printable(description)
         self.headers = headers or []
 
     def response(self) -> Response:
