@@ -33,7 +33,15 @@ _LOOPBACK = re.compile(
 # Pending consents kept before the expired ones are swept out.
 _SWEEP_ABOVE = 1000
 _PAGE_PARAMS = ("client_id", "redirect_uri", "state")
-_REDIRECT_PARAMS = ("response_type", "scope", "audience", "prompt", "code_challenge")
+# Repeats of these go back to the app as invalid_request (RFC 6749 section 3.1).
+# `audience` and `prompt` are Atlassian's; the rfc profile ignores them as unknown.
+_REDIRECT_PARAMS: tuple[str, ...] = (
+    "response_type",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+)
+_ATLASSIAN_PARAMS = ("audience", "prompt")
 DECLINED = "User did not authorize the request"
 
 
@@ -140,10 +148,10 @@ def _same_loopback_except_port(candidate: str, registered: str) -> bool:
 def _ask_consent(
     request: Request, ctx: Context, app: App, target: _Redirect
 ) -> Response:
-    for name in _REDIRECT_PARAMS:
-        _param(request, name)
+    _refuse_repeats(request, ctx)
     _check_response_type(_param(request, "response_type"))
-    _check_audience(ctx, _param(request, "audience"))
+    if ctx.settings.require_audience:
+        _check_audience(_param(request, "audience"))
     scopes = _check_scopes(ctx, app, _param(request, "scope"))
     challenge = _check_challenge(ctx, app, request)
     sites = _sites_for(ctx, scopes)
@@ -161,6 +169,15 @@ def _ask_consent(
             _sweep_expired_consents(ctx)
         ctx.store.consents[consent.consent_id] = consent
     return consent_page(app, scopes, sites, consent.consent_id)
+
+
+def _refuse_repeats(request: Request, ctx: Context) -> None:
+    """Send `invalid_request` back if a parameter the profile knows is repeated."""
+    known = _REDIRECT_PARAMS
+    if ctx.settings.profile == "atlassian":
+        known += _ATLASSIAN_PARAMS
+    for name in known:
+        _param(request, name)
 
 
 def _sweep_expired_consents(ctx: Context) -> None:
@@ -182,8 +199,8 @@ def _check_response_type(response_type: str | None) -> None:
         )
 
 
-def _check_audience(ctx: Context, audience: str | None) -> None:
-    if ctx.settings.require_audience and audience != AUDIENCE:
+def _check_audience(audience: str | None) -> None:
+    if audience != AUDIENCE:
         raise _PageError(
             "invalid_request",
             f"audience must be {AUDIENCE}"
