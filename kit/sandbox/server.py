@@ -22,7 +22,7 @@ import uvicorn
 from kit.sandbox.asgi import BODY_TIMEOUT, SandboxASGI
 from kit.sandbox.clock import Clock
 from kit.sandbox.context import Context
-from kit.sandbox.scenario import App, sandbox_app
+from kit.sandbox.scenario import App, Site, sandbox_app
 from kit.sandbox.settings import Settings
 
 logger = logging.getLogger("kit.sandbox")
@@ -60,6 +60,9 @@ class Sandbox:
 
     >>> with Sandbox(profile="rfc") as sandbox:   # doctest: +SKIP
     ...     sandbox.clock.advance(minutes=11)
+
+    `apps` replaces the kit's own sandbox app, `sites` the scenario's two sites;
+    keyword arguments beyond these change settings (`rate_limit_per_minute=5`).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Sandbox:
         settings: Settings | None = None,
         clock: Clock | None = None,
         apps: tuple[App, ...] | None = None,
+        sites: tuple[Site, ...] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         allow_remote_admin: bool = False,
@@ -80,6 +84,8 @@ class Sandbox:
             chosen = chosen.with_changes(**overrides)
         self.ctx = Context.create(chosen, clock, apps or (sandbox_app(),))
         self.ctx.allow_remote_admin = allow_remote_admin
+        if sites is not None:
+            self.ctx.sites = sites
         self.host = host
         self.port = port
         self.body_timeout = body_timeout
