@@ -79,6 +79,15 @@ def dead_refresh_answer(flow: Flow, response: requests.Response, token: str) -> 
         assert_oauth_error(response, 400, "invalid_grant", secrets=[token])
 
 
+def unknown_refresh_answer(flow: Flow, response: requests.Response, token: str) -> None:
+    """Assert the profile's answer to a refresh token the sandbox never issued."""
+    if flow.sandbox.settings.profile == "atlassian":
+        body = assert_oauth_error(response, 403, "unauthorized_client", secrets=[token])
+        assert body == ATLASSIAN_UNKNOWN_REFRESH
+    else:
+        assert_oauth_error(response, 400, "invalid_grant", secrets=[token])
+
+
 def refreshed(flow: Flow, token: str, **overrides: Any) -> dict[str, Any]:
     """The body of a refresh that must succeed."""
     answer = flow.refresh(token, **overrides)
@@ -334,11 +343,7 @@ def test_refresh_without_a_refresh_token_is_an_invalid_request(
 def test_refresh_token_never_issued_is_refused(shared_flow: Flow, token: str) -> None:
     answer = shared_flow.refresh(token)
 
-    if shared_flow.sandbox.settings.profile == "atlassian":
-        body = assert_oauth_error(answer, 403, "unauthorized_client", secrets=[token])
-        assert body == ATLASSIAN_UNKNOWN_REFRESH
-    else:
-        assert_oauth_error(answer, 400, "invalid_grant", secrets=[token])
+    unknown_refresh_answer(shared_flow, answer, token)
 
 
 def test_access_token_is_no_refresh_token(shared_flow: Flow) -> None:
@@ -346,8 +351,7 @@ def test_access_token_is_no_refresh_token(shared_flow: Flow) -> None:
 
     answer = shared_flow.refresh(access)
 
-    assert answer.status_code in (400, 403)
-    assert answer.json()["error"] in ("invalid_grant", "unauthorized_client")
+    unknown_refresh_answer(shared_flow, answer, access)
 
 
 def test_code_is_no_refresh_token(shared_flow: Flow) -> None:
@@ -355,7 +359,7 @@ def test_code_is_no_refresh_token(shared_flow: Flow) -> None:
 
     answer = shared_flow.refresh(code)
 
-    assert answer.status_code in (400, 403)
+    unknown_refresh_answer(shared_flow, answer, code)
     assert shared_flow.exchange(code).status_code == 200
 
 
@@ -384,6 +388,17 @@ def test_refresh_token_idle_for_a_second_over_90_days_is_dead(
     dead_refresh_answer(shared_flow, answer, token)
 
 
+def test_refresh_token_is_dead_from_the_second_90_idle_days_end(
+    shared_flow: Flow,
+) -> None:
+    token = shared_flow.tokens()["refresh_token"]
+    advance_clock(shared_flow, 90 * DAY)
+
+    answer = shared_flow.refresh(token)
+
+    dead_refresh_answer(shared_flow, answer, token)
+
+
 def test_each_refresh_restarts_the_idle_limit(shared_flow: Flow) -> None:
     token = shared_flow.tokens()["refresh_token"]
     advance_clock(shared_flow, 60 * DAY)
@@ -403,11 +418,24 @@ def test_family_kept_alive_dies_365_days_after_the_consent(shared_flow: Flow) ->
     advance_clock(shared_flow, 9 * DAY - 1)  # 365 days less a second
 
     last_good = shared_flow.refresh(token)
+    newest = last_good.json()["refresh_token"]
     advance_clock(shared_flow, 2)  # 365 days and a second
-    too_late = shared_flow.refresh(last_good.json()["refresh_token"])
+    too_late = shared_flow.refresh(newest)
 
     assert last_good.status_code == 200, last_good.text
-    dead_refresh_answer(shared_flow, too_late, token)
+    dead_refresh_answer(shared_flow, too_late, newest)
+
+
+def test_family_is_dead_from_the_second_its_365_days_end(shared_flow: Flow) -> None:
+    token = shared_flow.tokens()["refresh_token"]
+    for _ in range(4):
+        advance_clock(shared_flow, 89 * DAY)
+        token = refreshed(shared_flow, token)["refresh_token"]
+    advance_clock(shared_flow, 9 * DAY)  # 365 days exactly
+
+    answer = shared_flow.refresh(token)
+
+    dead_refresh_answer(shared_flow, answer, token)
 
 
 def test_access_token_expires_after_an_hour(shared_flow: Flow) -> None:
