@@ -239,8 +239,8 @@ class _Parser:
         name = field_name(token.text)
         op = self.operator(name)
         if op in ("in", "not in"):
-            return Clause(name, op, self.value_list())
-        return Clause(name, op, (self.value(),))
+            return _checked(Clause(name, op, self.value_list()))
+        return _checked(Clause(name, op, (self.value(),)))
 
     def operator(self, name: str) -> str:
         token = self.peek
@@ -325,6 +325,18 @@ def field_name(raw: str) -> str:
             f"{', '.join(FIELDS)}."
         )
     return name
+
+
+def _checked(clause: Clause) -> Clause:
+    """The clause, once its values suit its field; else `CqlError` (at parse time)."""
+    for value in clause.values:
+        if clause.field in ("created", "lastmodified"):
+            parse_date(_value_text(value, clause))
+        elif clause.op in ("~", "!~") and not terms(_value_text(value, clause)):
+            raise CqlError(f"The value {value.text!r} holds no word to search for.")
+        elif value.function:
+            _resolve(value, clause, "")
+    return clause
 
 
 def _found(token: Token) -> str:
@@ -426,7 +438,8 @@ def _contains_terms(haystack: str, wanted: str) -> bool:
     return all(word.rstrip("*") in folded for word in words)
 
 
-def _compare_date(op: str, moment: str, value: str) -> bool:
+def parse_date(value: str) -> tuple[dt.datetime, bool]:
+    """A CQL date (`yyyy-mm-dd`, `yyyy/mm/dd hh:mm`) and whether it has a time."""
     found = _DATE.fullmatch(value.strip())
     if found is None:
         raise CqlError(
@@ -434,12 +447,16 @@ def _compare_date(op: str, moment: str, value: str) -> bool:
         )
     try:
         year, month, day, hour, minute = (int(p) if p else 0 for p in found.groups())
-        bound = dt.datetime(year, month, day, hour, minute)
+        return dt.datetime(year, month, day, hour, minute), found.group(4) is not None
     except ValueError as exc:
         raise CqlError(f"{value!r} is not a valid date.") from exc
+
+
+def _compare_date(op: str, moment: str, value: str) -> bool:
+    bound, timed = parse_date(value)
     at = dt.datetime.strptime(moment[:19], "%Y-%m-%dT%H:%M:%S")
     if op in ("=", "!="):
-        same = at.date() == bound.date() if found.group(4) is None else at == bound
+        same = at == bound if timed else at.date() == bound.date()
         return same == (op == "=")
     checks = {"<": at < bound, "<=": at <= bound, ">": at > bound, ">=": at >= bound}
     return checks[op]

@@ -47,13 +47,13 @@ def search(call: Call) -> Response:
         raise bad_request("The parameter `cql` is required, e.g. `cql=type = page`.")
     try:
         query = cql.parse(text)
+        found, archived = _search_hits(call, query)
     except cql.CqlError as exc:
         raise bad_request(f"Could not parse cql : {text}. {exc}") from exc
     limit = parse_limit(call.one("limit"), 25, SEARCH_LIMIT, clamp=True)
     excerpt = call.choice("excerpt", EXCERPTS) or "highlight"
     for name in ("next", "prev"):
         call.flag(name)
-    found, archived = _search_hits(call, query)
     kept = [(k, v) for k, v in call.request.query if k not in _NOT_CARRIED]
     query_print = fingerprint([("path", "search"), *kept])
     cursor = call.one("cursor")
