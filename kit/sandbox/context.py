@@ -2,6 +2,7 @@
 
 One `Context` lives as long as one sandbox. Settings are swapped whole (they are
 frozen), so a handler always reads one consistent set even while a lesson changes them.
+Reading the time is also the store's heartbeat: `now()` sweeps it when a sweep is due.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from kit.sandbox.confluence import ConfluenceApi
 from kit.sandbox.minting import Minter
 from kit.sandbox.scenario import SITES, USER, App, Site, User
 from kit.sandbox.settings import Settings
-from kit.sandbox.store import Store, new_key
+from kit.sandbox.store import Retention, Store, new_key
 
 logger = logging.getLogger("kit.sandbox")
 
@@ -43,16 +44,19 @@ class Context:
         apps: tuple[App, ...] = (),
         issuer: str = DEFAULT_ISSUER,
     ) -> Context:
-        """A fresh sandbox state with the given apps registered."""
-        key = new_key()
-        store = Store(key)
+        """A fresh sandbox state with the given apps registered.
+
+        The store's hashing key and the minter's signing key are distinct, so that
+        neither use can help an attack on the other.
+        """
+        store = Store(new_key())
         for app in apps:
             store.register_app(app)
         return cls(
             settings=settings or Settings(),
             clock=clock or Clock(),
             store=store,
-            minter=Minter(key, issuer),
+            minter=Minter(new_key(), issuer),
         )
 
     @property
@@ -75,5 +79,20 @@ class Context:
         return None
 
     def now(self) -> float:
-        """The sandbox's current time."""
-        return self.clock.now()
+        """The sandbox's current time; sweeps the store first when one is due.
+
+        Every handler that writes reads the time first, so this is where the store
+        learns that the clock moved or that it grew. A sweep only forgets records
+        that stopped working a margin ago (see `Retention`), so it cannot change the
+        answer to a request in flight.
+        """
+        now = self.clock.now()
+        if self.store.sweep_due(now):
+            self.sweep(now)
+        return now
+
+    def sweep(self, now: float | None = None) -> int:
+        """Forget what can no longer matter, under the settings in force now."""
+        when = self.clock.now() if now is None else now
+        retention = Retention(self.settings.refresh_absolute_limit)
+        return self.store.sweep(when, retention)

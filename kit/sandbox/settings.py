@@ -7,7 +7,14 @@ as uncertain is a field here, with the default and the reason beside it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+import difflib
+import json
+import math
+import reprlib
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Profile = Literal["atlassian", "rfc"]
@@ -93,48 +100,38 @@ class Settings:
         base = cls() if profile == "atlassian" else cls(**_RFC_DEFAULTS)
         return base.with_changes(**overrides)
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields changed; unknown names raise `ValueError`."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
+        unknown = sorted(set(changes) - set(_HINTS))
         if unknown:
-            raise ValueError(
-                f"Unknown sandbox setting(s): {', '.join(unknown)}. "
-                f"Known settings: {', '.join(sorted(known))}."
-            )
-        updated = replace(self, **changes)
-        updated.validate()
-        return updated
+            raise ValueError(_unknown_message(unknown))
+        return replace(self, **changes)
 
     def validate(self) -> None:
-        """Raise `ValueError` naming the first field whose value cannot work."""
-        for name in (
-            "code_lifetime",
-            "access_token_lifetime",
-            "refresh_reuse_leeway",
-            "refresh_idle_limit",
-            "refresh_absolute_limit",
-        ):
+        """Raise `ValueError` naming the first field whose value cannot work.
+
+        Every field is checked against its type (a JSON `1` is no boolean, a `"600"`
+        no number), then against its range.
+        """
+        for name, hint in _HINTS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if not _has_type(value, hint):
+                raise ValueError(_type_message(name, value, hint))
+        for name in _DURATIONS:
+            if not 0 <= getattr(self, name) < 100 * 365 * DAY:
                 raise ValueError(
-                    f"`{name}` must be a number of seconds, not {value!r}."
+                    f"`{name}` must be from 0 to 100 years in seconds, not "
+                    f"{getattr(self, name)!r}. {_example(name)}"
                 )
-            if not 0 <= value < 100 * 365 * DAY:
-                raise ValueError(f"`{name}` must be between 0 and 100 years.")
-        if self.profile not in PROFILES:
-            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}.")
-        if self.bad_code_style not in ("modern", "legacy"):
-            raise ValueError("`bad_code_style` must be `modern` or `legacy`.")
-        if self.pkce not in ("ignore", "enforce"):
-            raise ValueError("`pkce` must be `ignore` or `enforce`.")
-        limit = self.rate_limit_per_minute
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
-        ):
-            raise ValueError(
-                "`rate_limit_per_minute` must be a positive whole number or null."
-            )
+        for name in _POSITIVE_COUNTS:
+            count = getattr(self, name)
+            if count is not None and count < 1:
+                raise ValueError(
+                    f"`{name}` must be 1 or more, not {count!r}. {_example(name)}"
+                )
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-ready values."""
@@ -150,3 +147,86 @@ _RFC_DEFAULTS: dict[str, Any] = {
     "accept_json_token_requests": False,
     "issue_iss_parameter": True,
 }
+
+
+_HINTS: dict[str, Any] = typing.get_type_hints(Settings)
+_DURATIONS = (
+    "code_lifetime",
+    "access_token_lifetime",
+    "refresh_reuse_leeway",
+    "refresh_idle_limit",
+    "refresh_absolute_limit",
+)
+_POSITIVE_COUNTS = ("rate_limit_per_minute", "failed_auth_limit_per_minute")
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+# What each plain type accepts: strictly, so that a JSON `1` is no boolean.
+_ACCEPTS: dict[Any, Callable[[Any], bool]] = {
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: _is_number,
+    type(None): lambda value: value is None,
+}
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether a value fits a field's type: a bool is no number, a NaN no time."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return any(value == v and type(value) is type(v) for v in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, arm) for arm in typing.get_args(hint))
+    accepts = _ACCEPTS.get(hint)
+    return accepts(value) if accepts else isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    """A field's type in words, as a learner would write it in JSON."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{v}`" for v in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in typing.get_args(hint))
+    words = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number of seconds",
+        type(None): "null",
+    }
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _example(name: str) -> str:
+    """A sentence showing a value that works: the field's default."""
+    return f"For example: {json.dumps({name: _DEFAULTS[name]})}."
+
+
+def _type_message(name: str, value: Any, hint: Any) -> str:
+    return (
+        f"`{name}` must be {_describe(hint)}, not {reprlib.repr(value)} "
+        f"({type(value).__name__}). {_example(name)}"
+    )
+
+
+def _unknown_message(unknown: list[str]) -> str:
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(_HINTS), n=1)
+        if close:
+            hints.append(f"`{name}`: did you mean `{close[0]}`?")
+    return (
+        f"Unknown sandbox setting(s): {', '.join(unknown)}. "
+        + (" ".join(hints) + " " if hints else "")
+        + f"Known settings: {', '.join(sorted(_HINTS))}."
+    )
+
+
+_DEFAULTS: dict[str, Any] = Settings().as_dict()

@@ -4,7 +4,8 @@ Codes and tokens are kept only as keyed hashes (HMAC-SHA256), as a real authoriz
 server should (RFC 6819 section 5.1.4.1.3): the store can check a presented value but
 never give one back. Used codes stay as consumed records, so that a reuse can revoke
 what the first exchange issued. One lock guards every change, so that twenty clients
-redeeming one code at once see exactly one success.
+redeeming one code at once see exactly one success. `sweep` forgets what can no
+longer matter, so that memory stays bounded however long a workshop runs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import hmac
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from kit.sandbox.scenario import App
+
+_Record = TypeVar("_Record")
 
 
 def new_key() -> bytes:
@@ -44,7 +49,7 @@ class PendingConsent:
     client_id: str
     redirect_uri: str
     scopes: frozenset[str]
-    state: str | None
+    state: str | None = field(repr=False)  # the client's CSRF value: never shown
     code_challenge: str | None
     expires_at: float
     used: bool = False
@@ -102,6 +107,30 @@ class Family:
     revoked_reason: str = ""
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long `Store.sweep` keeps records that no longer work.
+
+    `margin` seconds after a code, a consent or an access token stops working, it
+    goes (a consumed code stays while anything it issued is still kept, so that a
+    late reuse can revoke it). A refresh-token family, revoked or not, stays until
+    `family_margin` seconds after its absolute limit, so that its tokens keep the
+    answer of a dead token rather than that of one never issued.
+    """
+
+    refresh_absolute_limit: float
+    margin: float = 3600.0
+    family_margin: float = 30 * 86400.0
+
+
+# A sweep runs once the store has grown to twice its size after the last sweep (and
+# at least this size), or once the clock has moved a minute past the last sweep.
+SWEEP_MIN_SIZE = 1024
+SWEEP_EVERY = 60.0
+# Failed client authentications are counted over a sliding minute (token.py).
+FAILURE_WINDOW = 60.0
+
+
 class Store:
     """The sandbox's state, guarded by one re-entrant lock (`store.lock`)."""
 
@@ -118,6 +147,8 @@ class Store:
         self.families: dict[str, Family] = {}
         self.failed_auth: dict[str, deque[float]] = {}
         self.api_calls: dict[str, deque[float]] = {}
+        self._swept_at: float | None = None
+        self._size_after_sweep = 0
 
     def digest(self, value: str) -> str:
         """The keyed hash under which a code or token is stored."""
@@ -175,39 +206,83 @@ class Store:
                     family.revoked_reason = "the user revoked the app"
             return True
 
-    def sweep(self, now: float, keep_consumed_for: float) -> int:
+    def size(self) -> int:
+        """How many records of passing things (codes, tokens...) the store holds."""
+        return (
+            len(self.consents)
+            + len(self.codes)
+            + len(self.access)
+            + len(self.refresh)
+            + len(self.families)
+            + len(self.failed_auth)
+            + len(self.api_calls)
+        )
+
+    def sweep_due(self, now: float) -> bool:
+        """Whether the store doubled, or the clock moved a minute, since a sweep.
+
+        Cheap enough to ask on every request: a doubling schedule keeps the cost of
+        sweeping proportional to the number of writes.
+        """
+        if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+            return True
+        return self.size() >= max(SWEEP_MIN_SIZE, 2 * self._size_after_sweep)
+
+    def sweep(self, now: float, retention: Retention) -> int:
         """Forget records that can no longer matter; return how many went.
 
-        A consumed code is kept for `keep_consumed_for` seconds after it expired, so
-        that a late reuse is still recognised; expired access tokens and dead
-        families go once nothing can present them successfully.
+        See `Retention` for how long each kind of record is kept once it stops
+        working. Grants and apps are never swept.
         """
-        removed = 0
         with self.lock:
-            for key in [
-                k
-                for k, c in self.codes.items()
-                if c.expires_at + keep_consumed_for < now
-            ]:
-                del self.codes[key]
-                removed += 1
-            for key in [k for k, c in self.consents.items() if c.expires_at < now]:
-                del self.consents[key]
-                removed += 1
-            for key in [k for k, a in self.access.items() if a.expires_at < now]:
-                del self.access[key]
-                removed += 1
-            removed += self._sweep_families(now)
+            margin = retention.margin
+            removed = self._sweep_families(now, retention)
+            removed += _drop(self.access, now, lambda a: a.expires_at + margin)
+            self._prune_family_access()
+            removed += _drop(self.consents, now, lambda c: c.expires_at + margin)
+            removed += _drop(
+                self.codes, now, lambda c: self._code_kept_until(c, retention)
+            )
+            removed += _drop_windows(self.failed_auth, now - FAILURE_WINDOW)
+            removed += _drop_windows(self.api_calls, now - FAILURE_WINDOW)
+            self._swept_at = now
+            self._size_after_sweep = self.size()
         return removed
 
-    def _sweep_families(self, now: float) -> int:
-        removed = 0
-        dead = [f for f in self.families.values() if f.revoked and not f.access_hashes]
-        for family in dead:
+    def _code_kept_until(self, code: CodeRecord, retention: Retention) -> float:
+        """A code goes after its expiry, unless what it issued is still kept."""
+        issued_kept = (
+            code.family_id is not None and code.family_id in self.families
+        ) or any(h in self.access for h in code.issued_token_hashes)
+        return float("inf") if issued_kept else code.expires_at + retention.margin
+
+    def _sweep_families(self, now: float, retention: Retention) -> int:
+        limit = retention.refresh_absolute_limit + retention.family_margin
+        gone = [f for f in self.families.values() if f.created_at + limit < now]
+        for family in gone:
             for token_hash in family.refresh_hashes:
                 self.refresh.pop(token_hash, None)
             del self.families[family.family_id]
-            removed += 1
+        return len(gone)
+
+    def _prune_family_access(self) -> None:
         for family in self.families.values():
             family.access_hashes = [h for h in family.access_hashes if h in self.access]
-        return removed
+
+
+def _drop(
+    records: dict[str, _Record], now: float, kept_until: Callable[[_Record], float]
+) -> int:
+    """Delete the records whose `kept_until` time has passed; return how many."""
+    gone = [key for key, record in records.items() if kept_until(record) < now]
+    for key in gone:
+        del records[key]
+    return len(gone)
+
+
+def _drop_windows(windows: dict[str, deque[float]], cutoff: float) -> int:
+    """Delete the sliding windows whose every entry is at or before `cutoff`."""
+    gone = [key for key, times in windows.items() if not times or times[-1] <= cutoff]
+    for key in gone:
+        del windows[key]
+    return len(gone)
