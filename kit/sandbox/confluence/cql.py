@@ -195,7 +195,10 @@ class _Parser:
             where = self.disjunction()
         order = self.order_by()
         if self.peek.kind != "end":
-            raise CqlError(f"Unexpected {_found(self.peek)} at {self.peek.position}.")
+            raise CqlError(
+                f"Unexpected {self.peek.text!r} at {self.peek.position}; "
+                "expected AND, OR, ORDER BY or the end of the query."
+            )
         return Query(where, order)
 
     def _at_order(self) -> bool:
