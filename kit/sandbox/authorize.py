@@ -30,8 +30,6 @@ _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _LOOPBACK = re.compile(
     r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?#].*)?", re.S
 )
-# Pending consents kept before the expired ones are swept out.
-_SWEEP_ABOVE = 1000
 _PAGE_PARAMS = ("client_id", "redirect_uri", "state")
 # Repeats of these go back to the app as invalid_request (RFC 6749 section 3.1).
 # `audience` and `prompt` are Atlassian's; the rfc profile ignores them as unknown.
@@ -165,8 +163,6 @@ def _ask_consent(
         expires_at=ctx.now() + CONSENT_LIFETIME,
     )
     with ctx.store.lock:
-        if len(ctx.store.consents) > _SWEEP_ABOVE:
-            _sweep_expired_consents(ctx)
         ctx.store.consents[consent.consent_id] = consent
     return consent_page(app, scopes, sites, consent.consent_id)
 
@@ -178,15 +174,6 @@ def _refuse_repeats(request: Request, ctx: Context) -> None:
         known += _ATLASSIAN_PARAMS
     for name in known:
         _param(request, name)
-
-
-def _sweep_expired_consents(ctx: Context) -> None:
-    """Forget consent pages nobody answered in time, so that memory stays flat."""
-    now = ctx.now()
-    with ctx.store.lock:
-        for consent_id, consent in list(ctx.store.consents.items()):
-            if consent.expires_at <= now:
-                del ctx.store.consents[consent_id]
 
 
 def _check_response_type(response_type: str | None) -> None:
