@@ -196,7 +196,8 @@ def _check_audience(audience: str | None) -> None:
 
 
 def _check_scopes(ctx: Context, app: App, raw: str | None) -> frozenset[str]:
-    scopes = frozenset((raw or "").split())
+    # RFC 6749 section 3.3: scope tokens are separated by spaces, nothing else.
+    scopes = frozenset(token for token in (raw or "").split(" ") if token)
     if not scopes:
         raise _RedirectError("invalid_scope", "scope is missing")
     malformed = sorted(s for s in scopes if not _SCOPE_TOKEN.fullmatch(s))

@@ -369,7 +369,10 @@ def test_atlassian_shows_its_consent_page_error_for_a_scope_the_app_lacks(
     )
 
 
-@pytest.mark.parametrize("scope", ['read:me "quoted"', "read:me back\\slash"])
+@pytest.mark.parametrize(
+    "scope",
+    ['read:me "quoted"', "read:me back\\slash", "read:me\tread:page:confluence"],
+)
 def test_a_scope_with_characters_rfc_6749_forbids_goes_back_as_invalid_scope(
     browser: Flow, scope: str
 ) -> None:
