@@ -57,13 +57,13 @@ class SandboxASGI:
     async def _respond(self, scope: Scope, receive: Receive) -> Response:
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY:
-            return _plain_error(413, "The request body is larger than 1 MiB.")
+            return _closing_error(413, "The request body is larger than 1 MiB.")
         try:
             body = await asyncio.wait_for(_read_body(receive), self.body_timeout)
         except _TooLargeError:
-            return _plain_error(413, "The request body is larger than 1 MiB.")
+            return _closing_error(413, "The request body is larger than 1 MiB.")
         except TimeoutError:
-            return _plain_error(408, "The request body took too long to arrive.")
+            return _closing_error(408, "The request body took too long to arrive.")
         try:
             request = _to_request(scope, body)
         except BadRequestError as exc:
@@ -133,7 +133,21 @@ def _to_request(scope: Scope, body: bytes) -> Request:
 
 
 def _plain_error(status: int, message: str) -> Response:
-    return json_response(status, {"error": "invalid_request", "message": message})
+    # Shaped so that it also passes as a token-endpoint error (RFC 6749 5.2).
+    body = {
+        "error": "invalid_request",
+        "error_description": message,
+        "message": message,
+    }
+    return json_response(status, body, [("cache-control", "no-store")])
+
+
+def _closing_error(status: int, message: str) -> Response:
+    """An error sent before the body was read in full: the connection must close,
+    or the unread rest of the body would be taken for the next request."""
+    response = _plain_error(status, message)
+    response.headers.append(("connection", "close"))
+    return response
 
 
 async def _send(send: Send, response: Response) -> None:
