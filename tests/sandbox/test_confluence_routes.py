@@ -1,0 +1,151 @@
+"""How the gateway names a Confluence operation from a path: `match_operation`.
+
+Unit tests on `kit.sandbox.confluence.routes`: the v1 alias without `/wiki`, HEAD,
+percent-decoding, literal segments beating parameters, and the scopes of each route.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kit.sandbox.confluence import Operation, match_operation, operations
+from kit.sandbox.confluence.api import HANDLERS, is_removed
+
+
+def named(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    found = match_operation(method, path)
+    return None if found is None else (found[0].operation_id, found[1])
+
+
+def test_a_v2_path_names_its_operation_and_parameters() -> None:
+    assert named("GET", "/wiki/api/v2/pages/131076") == (
+        "getPageById",
+        {"id": "131076"},
+    )
+
+
+def test_a_v1_path_works_with_or_without_wiki() -> None:
+    with_wiki = named("GET", "/wiki/rest/api/search")
+    without = named("GET", "/rest/api/search")
+
+    assert with_wiki == without == ("searchByCQL", {})
+
+
+def test_the_v2_api_has_no_alias_without_wiki() -> None:
+    assert named("GET", "/api/v2/pages") is None
+
+
+def test_head_is_routed_as_get() -> None:
+    assert named("HEAD", "/wiki/api/v2/spaces") == ("getSpaces", {})
+
+
+def test_methods_are_matched_whatever_their_case() -> None:
+    assert named("get", "/wiki/api/v2/spaces") == ("getSpaces", {})
+
+
+def test_a_method_the_path_does_not_offer_matches_nothing() -> None:
+    assert named("PATCH", "/wiki/api/v2/pages") is None
+
+
+def test_parameters_are_percent_decoded_as_utf8() -> None:
+    assert named("GET", "/wiki/rest/api/space/%7Eada") == (
+        "getSpace",
+        {"spaceKey": "~ada"},
+    )
+    assert named("GET", "/wiki/rest/api/space/caf%C3%A9") == (
+        "getSpace",
+        {"spaceKey": "caf\u00e9"},
+    )
+
+
+def test_a_parameter_that_is_not_utf8_matches_nothing() -> None:
+    assert named("GET", "/wiki/rest/api/space/%FF") is None
+
+
+def test_an_encoded_slash_stays_inside_one_parameter() -> None:
+    assert named("GET", "/wiki/rest/api/space/a%2Fb") == (
+        "getSpace",
+        {"spaceKey": "a/b"},
+    )
+
+
+def test_a_parameter_never_spans_a_slash() -> None:
+    assert named("GET", "/wiki/api/v2/pages/1/2") is None
+
+
+def test_a_literal_segment_beats_a_parameter() -> None:
+    assert named("GET", "/wiki/rest/api/content/search") == (
+        "searchContentByCQL",
+        {},
+    )
+    assert named("GET", "/wiki/rest/api/content/search2") == (
+        "getContentById",
+        {"id": "search2"},
+    )
+
+
+def test_an_empty_parameter_matches_nothing() -> None:
+    assert named("GET", "/wiki/api/v2/pages/") is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["", "/", "/wiki", "/wiki/api/v2", "/wiki/api/v3/pages", "/wiki/rest/api"],
+)
+def test_paths_outside_the_specs_match_nothing(path: str) -> None:
+    assert named("GET", path) is None
+
+
+def test_v1_search_accepts_its_classic_scope_or_the_granular_alternative() -> None:
+    operation = _operation("v1", "searchByCQL")
+
+    assert operation.scope_sets == (
+        frozenset({"search:confluence"}),
+        frozenset({"read:content-details:confluence"}),
+    )
+
+
+def test_v2_operations_accept_one_granular_set_only() -> None:
+    pages = _operation("v2", "getPages")
+    spaces = _operation("v2", "getSpaces")
+
+    assert pages.scope_sets == (frozenset({"read:page:confluence"}),)
+    assert spaces.scope_sets == (frozenset({"read:space:confluence"}),)
+
+
+def test_every_implemented_operation_has_a_handler_and_no_other_does() -> None:
+    implemented = {(op.api, op.operation_id) for op in operations() if op.implemented}
+
+    assert implemented
+    assert implemented == set(HANDLERS)
+
+
+def test_only_deprecated_v1_space_and_content_operations_count_as_removed() -> None:
+    removed = {op.operation_id for op in operations() if is_removed(op)}
+
+    assert {"getSpaces", "getSpace", "getContent", "getContentById"} <= removed
+    assert "searchByCQL" not in removed
+    assert "searchContentByCQL" not in removed
+    assert "getCurrentUser" not in removed
+    assert all(
+        op.api == "v1" and op.deprecated for op in operations() if is_removed(op)
+    )
+
+
+def test_every_operation_is_reachable_by_its_own_path() -> None:
+    for operation in operations():
+        path = operation.path.replace("{", "").replace("}", "")
+
+        found = match_operation(operation.method, path)
+
+        assert found is not None, operation.path
+        assert found[0].path == operation.path
+
+
+def _operation(api: str, operation_id: str) -> Operation:
+    (found,) = [
+        op
+        for op in operations()
+        if op.api == api and op.operation_id == operation_id and op.method == "GET"
+    ]
+    return found
