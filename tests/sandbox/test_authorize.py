@@ -458,6 +458,18 @@ def test_without_state_an_error_comes_back_without_state(browser: Flow) -> None:
         ("S256", CHALLENGE[:-1] + "="),
         ("S256", CHALLENGE + "\n"),
     ],
+    ids=[
+        "plain",
+        "no-method",
+        "S512",
+        "method-with-quote-and-backslash",
+        "42-chars",
+        "44-chars",
+        "plus",
+        "slash",
+        "padding",
+        "trailing-newline",
+    ],
 )
 def test_rfc_sends_a_bad_challenge_or_method_back_as_invalid_request(
     rfc_browser: Flow, method: str | None, challenge: str
@@ -469,12 +481,16 @@ def test_rfc_sends_a_bad_challenge_or_method_back_as_invalid_request(
     assert_redirect_error(rfc_browser, answer, "invalid_request")
 
 
-def test_rfc_accepts_an_s256_challenge(rfc_browser: Flow) -> None:
-    answer = rfc_browser.authorize(
-        code_challenge=CHALLENGE, code_challenge_method="S256"
+def test_rfc_accepts_an_s256_challenge_and_issues_a_code(rfc_browser: Flow) -> None:
+    page = rfc_browser.authorize(
+        code_challenge=CHALLENGE, code_challenge_method="S256", state="pkce"
     )
 
-    assert_consent_page(answer)
+    answer = rfc_browser.consent(page)
+
+    params = assert_redirect_to(answer, SANDBOX_REDIRECT_URI)
+    assert params["code"]
+    assert params["state"] == "pkce"
 
 
 @pytest.mark.parametrize(("method", "challenge"), [("plain", "x"), ("S512", "y")])

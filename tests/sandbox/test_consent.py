@@ -41,11 +41,11 @@ from kit.sandbox.store import new_key
 
 SCOPES_JSON = Path(kit.sandbox.__file__).parent / "data" / "scopes.json"
 HOSTILE_STATES = [
-    '"><foo>bar_baz(2)far</foo>',
-    "a=b&c",
-    "ü😀",
-    "x" * 1024,
-    "100%41+1 /?#",
+    pytest.param('"><foo>bar_baz(2)far</foo>', id="markup"),
+    pytest.param("a=b&c", id="ampersand"),
+    pytest.param("ü😀", id="non-ascii"),
+    pytest.param("x" * 1024, id="1024-chars"),
+    pytest.param("100%41+1 /?#", id="percent-plus-slash"),
 ]
 
 
