@@ -1,6 +1,6 @@
-"""The API host before Confluence: `accessible-resources`, `/me`, routing to a site,
-the site domain, the rate limit and CORS (facts 4, 6.7, 7.1; security cases 67-68).
-"""
+"""The API host: `accessible-resources`, `/me`, the gateway's checks before and on
+the way to Confluence, the site domain, the rate limit and CORS (facts 4, 5.2, 6.7,
+7.1; security cases 64, 67 and 68)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from kit.sandbox.scenario import ARCHIVE, PINECONE, SITES, Site
 RESOURCES = "/oauth/token/accessible-resources"
 ME = "/me"
 V2_SPACES = "/wiki/api/v2/spaces"
-CONFLUENCE_AND_JIRA = "read:page:confluence read:jira-work read:me offline_access"
+CONFLUENCE_AND_JIRA = (
+    "read:page:confluence read:space:confluence read:jira-work read:me offline_access"
+)
 JIRA_ONLY_SITE = Site(
     cloud_id="0c4a1d3e-95b2-4f67-8d10-e2b7a9c3f548",
     name="pinecone-tickets",
@@ -84,7 +86,7 @@ def test_accessible_resources_lists_jira_and_confluence_of_one_site_under_one_id
     assert [r["id"] for r in resources] == [PINECONE.cloud_id, PINECONE.cloud_id]
     assert sorted(r["scopes"] for r in resources) == [
         ["read:jira-work"],
-        ["read:page:confluence"],
+        ["read:page:confluence", "read:space:confluence"],
     ]
 
 
@@ -279,6 +281,61 @@ def test_a_token_sent_with_a_site_host_header_gets_401_whatever_the_path(
 
     assert [answer.status_code for answer in answers] == [401] * 4
     assert all("account_id" not in answer.text for answer in answers)
+
+
+# Through the gateway to Confluence (facts 4.2, 5.2)
+
+
+def test_a_granular_token_reads_v2_spaces_through_the_gateway(
+    shared: Flow, tokens: dict[str, Any]
+) -> None:
+    answer = get(shared, gateway(PINECONE), bearer(tokens))
+
+    assert answer.status_code == 200
+    assert answer.json()["results"]
+    assert answer.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_classic_token_reaches_v1_search_but_not_v2_spaces(
+    atlassian_flow: Flow,
+) -> None:
+    classic = "search:confluence read:confluence-space.summary"
+    tokens = atlassian_flow.tokens(scope=classic)
+    search = gateway(PINECONE, "/wiki/rest/api/search?cql=type%3Dpage&limit=1")
+
+    v1 = get(atlassian_flow, search, bearer(tokens))
+    v2 = get(atlassian_flow, gateway(PINECONE), bearer(tokens))
+
+    assert v1.status_code == 200
+    assert v1.json()["results"]
+    assert v2.status_code == 401
+    assert v2.text == '{"code":401,"message":"Unauthorized; scope does not match"}'
+    assert v2.headers["x-failure-category"] == "FAILURE_CLIENT_SCOPE_CHECK"
+
+
+def test_a_gateway_scope_mismatch_is_403_naming_the_scope_in_rfc(
+    rfc_flow: Flow,
+) -> None:
+    tokens = rfc_flow.tokens(scope="read:page:confluence")
+
+    answer = get(rfc_flow, gateway(PINECONE), bearer(tokens))
+
+    assert answer.status_code == 403
+    assert answer.headers["www-authenticate"] == (
+        'Bearer realm="api.atlassian.com", error="insufficient_scope", '
+        'scope="read:space:confluence"'
+    )
+
+
+def test_a_site_becomes_reachable_once_a_consent_adds_it(flow: Flow) -> None:
+    scope = "read:space:confluence"
+    before = get(flow, gateway(ARCHIVE), bearer(flow.tokens(scope=scope)))
+
+    after = get(flow, gateway(ARCHIVE), bearer(consent_twice(flow, scope)))
+
+    assert before.status_code == 401
+    assert after.status_code == 200
+    assert after.json()["results"]
 
 
 # Rate limit (facts 6.7)
