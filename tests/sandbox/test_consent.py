@@ -245,16 +245,29 @@ def test_the_consent_answer_is_a_302_never_a_307(browser: Flow, decision: str) -
     assert answer.status_code == 302
 
 
-def test_accept_grants_the_site_the_user_picked(browser: Flow) -> None:
-    page = browser.authorize()
+def reachable_sites(flow: Flow, access_token: str) -> set[str]:
+    answer = flow.api("/oauth/token/accessible-resources", access_token)
+    assert answer.status_code == 200, answer.text
+    return {resource["id"] for resource in answer.json()}
+
+
+def test_accept_grants_the_picked_site_and_a_later_consent_adds_another(
+    flow: Flow,
+) -> None:
+    # Consent on the archive site only.
+    page = flow.authorize()
     code = assert_redirect_to(
-        browser.consent(page, site=ARCHIVE.cloud_id), SANDBOX_REDIRECT_URI
+        flow.consent(page, site=ARCHIVE.cloud_id), SANDBOX_REDIRECT_URI
     )["code"]
-    token = browser.exchange(code).json()["access_token"]
+    token = flow.exchange(code).json()["access_token"]
+    before = reachable_sites(flow, token)
 
-    resources = browser.api("/oauth/token/accessible-resources", token).json()
+    # Consent again, on the other site (facts 1.5).
+    flow.consent(flow.authorize(), site=PINECONE.cloud_id)
+    after = reachable_sites(flow, token)
 
-    assert ARCHIVE.cloud_id in {resource["id"] for resource in resources}
+    assert before == {ARCHIVE.cloud_id}
+    assert after == {ARCHIVE.cloud_id, PINECONE.cloud_id}
 
 
 # The consent form's protection (case 23)
