@@ -375,6 +375,7 @@ def test_legacy_space_by_key_and_its_404(legacy: Flow, classic: str) -> None:
     missing = get(legacy, "/wiki/rest/api/space/NOPE", classic)
 
     assert found.json()["key"] == "ENG"
+    assert found.json()["_links"]["context"] == "/wiki"
     assert missing.status_code == 404
     assert missing.json()["message"] == "No space with key : NOPE"
 

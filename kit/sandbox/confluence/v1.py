@@ -270,7 +270,9 @@ def get_space(call: Call) -> Response:
     space = call.content.space_by_key_or_none(key)
     if space is None:
         raise not_found(f"No space with key : {key}")
-    return json_response(200, space_json(call, space, _expand(call)))
+    body = space_json(call, space, _expand(call))
+    body["_links"].update({"base": call.content.base_url, "context": CONTEXT})
+    return json_response(200, body)
 
 
 def space_json(call: Call, space: SpaceRecord, expand: Sequence[str]) -> dict[str, Any]:
