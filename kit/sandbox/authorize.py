@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from kit.sandbox.context import Context
 from kit.sandbox.http import BadRequestError, Request, Response, parse_form
-from kit.sandbox.pages import PAGE_HEADERS, consent_page, error_page
+from kit.sandbox.pages import GO_BACK, PAGE_HEADERS, consent_page, error_page
 from kit.sandbox.scenario import OFFLINE_ACCESS, App, Site, product_of_scope
 from kit.sandbox.store import CodeRecord, Grant, PendingConsent
 
@@ -290,20 +290,22 @@ def answer_consent(request: Request, ctx: Context) -> Response:
     """
     if not _same_origin(request):
         return error_page(
-            403, "access_denied", "The consent form came from another site."
+            403, "access_denied", "The consent form came from another site.", GO_BACK
         )
     form = _read_consent_form(request)
     if form is None:
-        return error_page(400, "invalid_request", "The consent form could not be read.")
+        return error_page(
+            400, "invalid_request", "The consent form could not be read.", GO_BACK
+        )
     with ctx.store.lock:
         consent = _live_consent(ctx, form["consent_id"])
         if consent is None:
-            return error_page(400, "invalid_request", _EXPIRED)
+            return error_page(400, "invalid_request", _EXPIRED, _START_AGAIN)
         site = ctx.site(form.get("site", ""))
         accepted = form["decision"] == "accept"
         if accepted and (site is None or site not in _sites_for(ctx, consent.scopes)):
             return error_page(
-                400, "invalid_request", "Choose a site before pressing Accept."
+                400, "invalid_request", "Choose a site before pressing Accept.", GO_BACK
             )
         del ctx.store.consents[consent.consent_id]
     target = _Redirect(consent.redirect_uri, consent.state)
@@ -314,10 +316,8 @@ def answer_consent(request: Request, ctx: Context) -> Response:
     return redirect_with(ctx, target, {"code": _issue_code(ctx, consent, site)})
 
 
-_EXPIRED = (
-    "This consent request has expired or was already answered. Start again from "
-    "the app."
-)
+_EXPIRED = "This consent request has expired or was already answered."
+_START_AGAIN = "Nothing was sent to the app. Start again from the app."
 
 
 def _read_consent_form(request: Request) -> dict[str, str] | None:

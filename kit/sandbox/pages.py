@@ -76,13 +76,20 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def error_page(status: int, error: str, description: str) -> Response:
+FIX_THE_URL = (
+    "The app was not told about this error. Fix the authorization URL and start again."
+)
+GO_BACK = "Nothing was sent to the app. Go back to the consent page and try again."
+
+
+def error_page(
+    status: int, error: str, description: str, hint: str = FIX_THE_URL
+) -> Response:
     """A page that stops the flow here: nothing is sent back to the app."""
     body = (
         "<h1>Something went wrong</h1><div class='error'>"
         f"<p><strong>{escape(error)}</strong></p><p>{escape(description)}</p></div>"
-        "<p>The app was not told about this error. Fix the authorization URL and "
-        "start again.</p>"
+        f"<p>{escape(hint)}</p>"
     )
     return html_response(status, _page("Error", body), PAGE_HEADERS)
 

@@ -82,7 +82,9 @@ def test_a_missing_or_unknown_client_id_gets_an_error_page_and_no_redirect(
 def test_the_error_page_names_the_unknown_client(browser: Flow) -> None:
     answer = browser.authorize(client_id="no-such-client")
 
-    assert_error_page(answer, "Unknown client: no-such-client")
+    assert_error_page(
+        answer, "Unknown client: no-such-client", "Fix the authorization URL"
+    )
 
 
 # Cases 3-5: redirect_uri is matched as an exact string

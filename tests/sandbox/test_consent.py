@@ -295,7 +295,9 @@ def test_a_consent_id_answers_only_once(browser: Flow) -> None:
 
     again = post_consent(browser, form)
 
-    assert_error_page(again, "expired or was already answered")
+    assert_error_page(
+        again, "expired or was already answered", "Start again from the app."
+    )
 
 
 @pytest.mark.parametrize(
@@ -387,7 +389,9 @@ def test_accept_without_a_valid_site_asks_for_one_and_keeps_the_consent_open(
     refused = post_consent(browser, bad)
     answer = post_consent(browser, form)
 
-    assert_error_page(refused, "Choose a site before pressing Accept.")
+    assert_error_page(
+        refused, "Choose a site before pressing Accept.", "Go back to the consent page"
+    )
     assert assert_redirect_to(answer, SANDBOX_REDIRECT_URI)["code"]
 
 
