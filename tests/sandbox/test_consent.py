@@ -36,7 +36,7 @@ from sandbox_driver import DEFAULT_SCOPES, START_TIME, Flow
 import kit.sandbox
 from kit.sandbox import SANDBOX_REDIRECT_URI
 from kit.sandbox.minting import Minter
-from kit.sandbox.scenario import ARCHIVE, PINECONE, SITES
+from kit.sandbox.scenario import ARCHIVE, PINECONE, SANDBOX_APP_SCOPES, SITES
 from kit.sandbox.store import new_key
 
 SCOPES_JSON = Path(kit.sandbox.__file__).parent / "data" / "scopes.json"
@@ -140,7 +140,7 @@ def test_scopes_outside_confluence_are_described_in_words_too(browser: Flow) -> 
 def test_every_scope_of_the_kit_app_has_a_description_that_is_not_its_name(
     browser: Flow,
 ) -> None:
-    scopes = sorted(browser.sandbox.ctx.store.apps["pinecone-reader-sandbox"].scopes)
+    scopes = sorted(SANDBOX_APP_SCOPES)
 
     page = read_page(browser.authorize(scope=" ".join(scopes)))
 
