@@ -1,15 +1,24 @@
-"""How the gateway names a Confluence operation from a path: `match_operation`.
+"""How a Confluence path becomes an operation, and how `ConfluenceApi` answers it.
 
-Unit tests on `kit.sandbox.confluence.routes`: the v1 alias without `/wiki`, HEAD,
-percent-decoding, literal segments beating parameters, and the scopes of each route.
+Unit tests on `match_operation` (the v1 alias without `/wiki`, HEAD, percent-decoding,
+literal segments beating parameters, scopes) and on the dispatch: 410, 501 and 500.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from kit.sandbox.confluence import Operation, match_operation, operations
+from kit.sandbox.confluence import ConfluenceApi, Operation, match_operation, operations
 from kit.sandbox.confluence.api import HANDLERS, is_removed
+from kit.sandbox.confluence.call import Call
+from kit.sandbox.confluence.errors import GONE_MESSAGE
+from kit.sandbox.http import Request, Response
+from kit.sandbox.scenario import PINECONE, SITES, USER
+from kit.sandbox.settings import Settings
+
+SECRET_TOKEN = "eyJ-not-a-real-token-but-secret"
 
 
 def named(method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -149,3 +158,71 @@ def _operation(api: str, operation_id: str) -> Operation:
         if op.api == api and op.operation_id == operation_id and op.method == "GET"
     ]
     return found
+
+
+# Dispatch (`ConfluenceApi.handle`), without a server
+
+
+def _handle(
+    operation_id: str, api: str = "v2", method: str = "GET", **settings: Any
+) -> Response:
+    (operation,) = [
+        op
+        for op in operations()
+        if op.api == api and op.operation_id == operation_id and op.method == method
+    ]
+    request = Request(
+        method,
+        operation.path,
+        headers={"authorization": f"Bearer {SECRET_TOKEN}"},
+    )
+    confluence = ConfluenceApi(SITES, USER)
+    params = {"id": "131076", "spaceKey": "ENG"}
+    return confluence.handle(
+        operation, params, request, PINECONE, Settings(**settings), frozenset()
+    )
+
+
+def test_handle_answers_an_implemented_operation() -> None:
+    answer = _handle("getPageById")
+
+    assert answer.status == 200
+    assert answer.json()["id"] == "131076"
+
+
+def test_handle_answers_a_deprecated_v1_content_operation_with_410() -> None:
+    answer = _handle("getContentById", api="v1")
+
+    assert answer.status == 410
+    assert answer.json()["message"] == GONE_MESSAGE
+
+
+def test_handle_answers_the_legacy_shape_when_the_setting_is_on() -> None:
+    answer = _handle("getContentById", api="v1", legacy_v1_endpoints=True)
+
+    assert answer.status == 200
+    assert answer.json()["type"] == "page"
+
+
+def test_handle_answers_an_unemulated_operation_with_501() -> None:
+    answer = _handle("getChildPages")
+
+    assert answer.status == 501
+    assert "getChildPages" in answer.json()["errors"][0]["title"]
+
+
+def test_a_failing_handler_becomes_a_logged_500_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(call: Call) -> Response:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(HANDLERS, ("v2", "getPageById"), broken)
+
+    answer = _handle("getPageById")
+
+    assert answer.status == 500
+    assert answer.json()["errors"][0]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "getPageById" in caplog.text
+    assert SECRET_TOKEN not in caplog.text
+    assert SECRET_TOKEN.encode() not in answer.body
