@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kit.sandbox.confluence import ConfluenceApi, Operation, match_operation, operations
 from kit.sandbox.confluence.api import HANDLERS, is_removed
@@ -19,6 +21,7 @@ from kit.sandbox.scenario import PINECONE, SITES, USER
 from kit.sandbox.settings import Settings
 
 SECRET_TOKEN = "eyJ-not-a-real-token-but-secret"
+CONFLUENCE = ConfluenceApi(SITES, USER)
 
 
 def named(method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -226,3 +229,65 @@ def test_a_failing_handler_becomes_a_logged_500_without_the_token(
     assert "getPageById" in caplog.text
     assert SECRET_TOKEN not in caplog.text
     assert SECRET_TOKEN.encode() not in answer.body
+
+
+_NAMES = st.sampled_from(
+    [
+        "limit",
+        "cursor",
+        "status",
+        "sort",
+        "title",
+        "body-format",
+        "description-format",
+        "id",
+        "ids",
+        "keys",
+        "space-id",
+        "depth",
+        "get-draft",
+        "include-labels",
+        "version",
+        "cql",
+        "start",
+        "expand",
+        "excerpt",
+        "includeArchivedSpaces",
+        "spaceKey",
+        "type",
+    ]
+)
+_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["0", "1", "250", "251", "-1", "true", "draft", "storage", ","]),
+)
+_IMPLEMENTED = [op for op in operations() if op.implemented]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    operation=st.sampled_from(_IMPLEMENTED),
+    query=st.lists(st.tuples(_NAMES, _VALUES), max_size=6),
+    path_value=st.text(max_size=12),
+    legacy=st.booleans(),
+)
+def test_random_parameters_never_make_confluence_answer_500(
+    operation: Operation,
+    query: list[tuple[str, str]],
+    path_value: str,
+    legacy: bool,
+) -> None:
+    request = Request("GET", operation.path, query=query)
+    params = {"id": path_value, "spaceKey": path_value}
+
+    answer = CONFLUENCE.handle(
+        operation,
+        params,
+        request,
+        PINECONE,
+        Settings(legacy_v1_endpoints=legacy),
+        frozenset(),
+    )
+
+    assert answer.status in (200, 400, 404, 410)
+    assert answer.json()
