@@ -599,3 +599,25 @@ def test_token_endpoint_logs_no_secret_code_or_token(
 
     for value in (code, SANDBOX_CLIENT_SECRET, *tokens.values()):
         assert str(value) not in caplog.text
+
+
+# Case 60 also covers what the server refuses before the endpoint reads a thing.
+
+
+def test_body_over_1_mib_gets_a_well_formed_token_error(shared_flow: Flow) -> None:
+    code = shared_flow.code()
+    body = code_grant(code, pad="p" * (1024 * 1024 + 1))
+
+    answer = post(shared_flow, data=body)
+
+    assert_oauth_error(answer, 413, "invalid_request", secrets=[code])
+    assert redeemable(shared_flow, code)
+
+
+def test_undecodable_query_gets_a_well_formed_token_error(shared_flow: Flow) -> None:
+    code = shared_flow.code()
+
+    answer = post(shared_flow, params="code=%FF", data=code_grant(code))
+
+    assert_oauth_error(answer, 400, "invalid_request", secrets=[code])
+    assert redeemable(shared_flow, code)
