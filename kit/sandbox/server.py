@@ -27,6 +27,7 @@ from kit.sandbox.settings import Settings
 
 logger = logging.getLogger("kit.sandbox")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_GRACE = 0.5  # seconds `stop()` lets requests in flight finish
 
 
 class _Server(uvicorn.Server):
@@ -198,10 +199,17 @@ class Sandbox:
         self._server.run(sockets=[sock])
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port; safe to call twice, or before start.
+
+        Requests in flight get half a second to finish; after that the server stops
+        without them, so that a client stalled mid-request cannot hold it open.
+        """
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
+            self._thread.join(min(_GRACE, timeout))
+            if self._thread.is_alive() and self._server is not None:
+                self._server.force_exit = True
             self._thread.join(timeout)
         if self._socket is not None:
             self._socket.close()

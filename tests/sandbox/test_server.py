@@ -1,0 +1,190 @@
+"""The `Sandbox` class's lifecycle: it starts on 127.0.0.1 and a free port in a
+background thread, runs beside others, stops (twice if asked) and frees its port.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+from sandbox_driver import START_TIME
+
+from kit.sandbox import SANDBOX_CLIENT_SECRET, Clock, Sandbox
+
+
+def health(sandbox: Sandbox) -> requests.Response:
+    """`GET /_sandbox/health` on a fresh connection."""
+    return requests.get(f"{sandbox.url}/_sandbox/health", timeout=5)
+
+
+def refuses_connections(port: int) -> bool:
+    """Whether nothing listens on this loopback port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_start_serves_on_loopback_and_a_free_port_from_a_daemon_thread() -> None:
+    sandbox = Sandbox()
+
+    started = sandbox.start()
+    try:
+        answer = health(sandbox)
+        threads = [t for t in threading.enumerate() if str(sandbox.port) in t.name]
+    finally:
+        sandbox.stop()
+
+    assert started is sandbox
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sandbox.url)
+    assert sandbox.port > 0
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+    assert len(threads) == 1
+    assert threads[0].daemon
+
+
+def test_stop_frees_the_port_for_a_new_sandbox() -> None:
+    first = Sandbox().start()
+    port = first.port
+
+    first.stop()
+    refused = refuses_connections(port)
+    second = Sandbox(port=port).start()
+    try:
+        answer = health(second)
+    finally:
+        second.stop()
+
+    assert refused
+    assert second.port == port
+    assert answer.status_code == 200
+
+
+def test_stop_is_idempotent_and_safe_before_start() -> None:
+    never_started = Sandbox()
+    sandbox = Sandbox().start()
+
+    never_started.stop()
+    sandbox.stop()
+    sandbox.stop()
+
+    assert refuses_connections(sandbox.port)
+    assert "stopped" in repr(sandbox)
+
+
+def test_start_twice_keeps_one_server() -> None:
+    sandbox = Sandbox().start()
+    port = sandbox.port
+
+    try:
+        again = sandbox.start()
+        answer = health(sandbox)
+    finally:
+        sandbox.stop()
+
+    assert again is sandbox
+    assert sandbox.port == port
+    assert answer.status_code == 200
+
+
+def test_two_sandboxes_run_at_once_with_separate_state() -> None:
+    atlassian = Sandbox(clock=Clock(frozen_at=START_TIME)).start()
+    rfc = Sandbox("rfc", clock=Clock(frozen_at=START_TIME)).start()
+
+    try:
+        atlassian.clock.advance(hours=2)
+        profiles = [health(s).json()["profile"] for s in (atlassian, rfc)]
+        clocks = [
+            requests.get(f"{s.url}/_sandbox/clock", timeout=5).json()["now"]
+            for s in (atlassian, rfc)
+        ]
+    finally:
+        atlassian.stop()
+        rfc.stop()
+
+    assert atlassian.port != rfc.port
+    assert profiles == ["atlassian", "rfc"]
+    assert clocks == [START_TIME + 7200, START_TIME]
+
+
+def test_the_context_manager_starts_and_stops() -> None:
+    with Sandbox("rfc") as sandbox:
+        inside = health(sandbox)
+
+    assert inside.json()["profile"] == "rfc"
+    assert refuses_connections(sandbox.port)
+
+
+def test_the_context_manager_stops_even_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError, match="boom"), Sandbox() as sandbox:
+        raise RuntimeError("boom")
+
+    assert refuses_connections(sandbox.port)
+
+
+def test_a_port_in_use_raises_a_clear_error() -> None:
+    with Sandbox() as running:
+        taken = Sandbox(port=running.port)
+
+        with pytest.raises(OSError, match=rf"127\.0\.0\.1:{running.port}.*--port"):
+            taken.start()
+
+
+def test_stop_does_not_wait_for_a_client_that_stalls_mid_request() -> None:
+    sandbox = Sandbox(body_timeout=30).start()
+    stalled = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
+    stalled.sendall(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n"
+    )
+    time.sleep(0.1)  # let the server start reading the body
+
+    started = time.monotonic()
+    sandbox.stop()
+    took = time.monotonic() - started
+    stalled.close()
+
+    assert took < 1.5
+    assert refuses_connections(sandbox.port)
+
+
+def test_stop_closes_idle_keep_alive_connections() -> None:
+    sandbox = Sandbox().start()
+    session = requests.Session()
+    session.get(f"{sandbox.url}/_sandbox/health", timeout=5)
+
+    started = time.monotonic()
+    sandbox.stop()
+    took = time.monotonic() - started
+    session.close()
+
+    assert took < 2
+    assert refuses_connections(sandbox.port)
+
+
+def test_starting_leaves_signal_handlers_and_logging_alone() -> None:
+    before_signal = signal.getsignal(signal.SIGINT)
+    before_handlers = list(logging.getLogger().handlers)
+    before_uvicorn = list(logging.getLogger("uvicorn").handlers)
+
+    with Sandbox():
+        during_signal = signal.getsignal(signal.SIGINT)
+
+    assert during_signal is before_signal
+    assert logging.getLogger().handlers == before_handlers
+    assert logging.getLogger("uvicorn").handlers == before_uvicorn
+
+
+def test_the_repr_shows_profile_state_and_url_but_no_secret() -> None:
+    with Sandbox("rfc") as sandbox:
+        running = repr(sandbox)
+
+    assert running == f"<Sandbox rfc running at {sandbox.url}>"
+    assert SANDBOX_CLIENT_SECRET not in running
