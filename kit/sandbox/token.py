@@ -29,7 +29,21 @@ from kit.sandbox.issuing import issue_tokens
 from kit.sandbox.store import CodeRecord, Family, RefreshRecord
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+# The names an error may echo; any other name could be anything, a secret included.
+_KNOWN_NAMES = frozenset(
+    {
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "scope",
+        "code_verifier",
+        "code_challenge_method",
+        "audience",
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
@@ -114,8 +128,8 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
 
 
 def _shown(name: str) -> str:
-    """A parameter's name fit to echo: a known-looking name, else a stand-in."""
-    return name if _NAME.match(name) else "a parameter"
+    """A parameter's name fit to echo: an OAuth parameter's, else a stand-in."""
+    return name if name in _KNOWN_NAMES else "a parameter"
 
 
 def _check_value(name: str, value: str, ctx: Context) -> None:

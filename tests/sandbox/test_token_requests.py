@@ -572,8 +572,13 @@ def test_look_alike_client_id_is_unauthorised_in_ascii(
     assert redeemable(shared_flow, code)
 
 
-def test_non_ascii_parameter_name_is_not_echoed(atlassian: Flow) -> None:
-    text = '{"grant_type":"x","gr\\"ant\\u00e9":1}'
+@pytest.mark.parametrize(
+    "name",
+    ['gr\\"ant\\u00e9', SANDBOX_CLIENT_SECRET, "x\\r\\nSet-Cookie: a=b"],
+    ids=["quote-and-accent", "a-secret", "crlf"],
+)
+def test_unknown_parameter_names_are_never_echoed(atlassian: Flow, name: str) -> None:
+    text = '{"grant_type":"authorization_code","' + name + '":1}'
 
     answer = post(
         atlassian, data=text.encode(), headers={"Content-Type": "application/json"}
@@ -581,6 +586,17 @@ def test_non_ascii_parameter_name_is_not_echoed(atlassian: Flow) -> None:
 
     body = assert_oauth_error(answer, 400, "invalid_request")
     assert body["error_description"] == "a parameter must be a string"
+
+
+def test_repeated_unknown_form_parameter_is_refused_without_its_name(
+    shared_flow: Flow,
+) -> None:
+    pairs = [("grant_type", "authorization_code"), ("x-pad", "1"), ("x-pad", "2")]
+
+    answer = post(shared_flow, data=pairs)
+
+    body = assert_oauth_error(answer, 400, "invalid_request")
+    assert body["error_description"] == "a parameter is repeated"
 
 
 # Secrets stay out of the logs.
