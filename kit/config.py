@@ -14,14 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from kit.errors import ConfigError
+
 AUTH_URL_VARIABLE = "ATLASSIAN_AUTH_URL"
 API_URL_VARIABLE = "ATLASSIAN_API_URL"
 DEFAULT_AUTH_URL = "https://auth.atlassian.com"
 DEFAULT_API_URL = "https://api.atlassian.com"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names it and the fix."""
 
 
 @dataclass(frozen=True)
