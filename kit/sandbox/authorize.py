@@ -161,6 +161,7 @@ def _ask_consent(
         state=target.state,
         code_challenge=challenge,
         expires_at=ctx.now() + CONSENT_LIFETIME,
+        redirect_uri_sent=_param(request, "redirect_uri") is not None,
     )
     with ctx.store.lock:
         ctx.store.consents[consent.consent_id] = consent
@@ -372,6 +373,7 @@ def _issue_code(ctx: Context, consent: PendingConsent, site: Site) -> str:
         code_challenge=consent.code_challenge,
         issued_at=now,
         expires_at=now + lifetime,
+        redirect_uri_sent=consent.redirect_uri_sent,
     )
     with ctx.store.lock:
         ctx.store.codes[ctx.store.digest(code)] = record

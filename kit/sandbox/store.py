@@ -53,6 +53,7 @@ class PendingConsent:
     code_challenge: str | None
     expires_at: float
     used: bool = False
+    redirect_uri_sent: bool = True  # False when the rfc profile filled it in
 
 
 @dataclass
@@ -69,6 +70,7 @@ class CodeRecord:
     consumed_at: float | None = None
     issued_token_hashes: list[str] = field(default_factory=list)
     family_id: str | None = None
+    redirect_uri_sent: bool = True  # RFC 6749 4.1.3: then the exchange may omit it
 
 
 @dataclass

@@ -247,13 +247,26 @@ def _check_code(
     if record.client_id != client_id:
         record.consumed_at = now  # a stolen code is not given a second try
         raise errors.bad_code(ctx.settings, "the code was issued to another client")
+    _check_redirect_uri(record, redirect_uri, ctx)
+    if ctx.settings.pkce == "enforce":
+        _check_verifier(record, params.get("code_verifier"), ctx)
+
+
+def _check_redirect_uri(
+    record: CodeRecord, redirect_uri: str | None, ctx: Context
+) -> None:
+    """RFC 6749 section 4.1.3: the same `redirect_uri`, if authorize had one."""
+    if redirect_uri is None and not record.redirect_uri_sent:
+        return
+    if redirect_uri is None:
+        raise errors.bad_code(
+            ctx.settings, "redirect_uri is missing; the authorization request had one"
+        )
     if redirect_uri != record.redirect_uri:
         raise errors.bad_code(
             ctx.settings,
             "redirect_uri differs from the one in the authorization request",
         )
-    if ctx.settings.pkce == "enforce":
-        _check_verifier(record, params.get("code_verifier"), ctx)
 
 
 def _check_verifier(record: CodeRecord, verifier: str | None, ctx: Context) -> None:

@@ -537,3 +537,23 @@ def test_atlassian_still_requires_the_client_secret_with_pkce(
 
     body = assert_oauth_error(answer, 401, "access_denied", secrets=[code])
     assert body["error_description"] == "Unauthorized"
+
+
+def test_rfc_code_asked_for_without_redirect_uri_is_redeemed_without_one(
+    rfc: Flow,
+) -> None:
+    code = rfc.code(redirect_uri=None)
+
+    answer = rfc.exchange(code, redirect_uri=None)
+
+    assert answer.status_code == 200, answer.text
+
+
+def test_rfc_code_asked_for_without_redirect_uri_still_checks_one_sent_later(
+    rfc: Flow,
+) -> None:
+    code = rfc.code(redirect_uri=None)
+
+    answer = rfc.exchange(code, redirect_uri=SANDBOX_REDIRECT_URI + "/")
+
+    assert_oauth_error(answer, 400, "invalid_grant", secrets=[code])
