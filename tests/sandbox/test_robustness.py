@@ -571,11 +571,11 @@ def _probes(draw: st.DrawFn, access_token: str) -> _Probe:
     )
 
 
-@pytest.fixture(scope="module")
-def fuzzed() -> Iterator[tuple[Flow, str]]:
-    """A sandbox of its own for the property test, and a valid access token."""
+@pytest.fixture(scope="module", params=["atlassian", "rfc"])
+def fuzzed(request: pytest.FixtureRequest) -> Iterator[tuple[Flow, str]]:
+    """A sandbox of its own per profile for the property tests, and a valid token."""
     scope = "read:me read:page:confluence read:space:confluence search:confluence"
-    with started_flow("atlassian", body_timeout=BODY_TIMEOUT) as flow:
+    with started_flow(str(request.param), body_timeout=BODY_TIMEOUT) as flow:
         yield flow, str(flow.tokens(scope=scope)["access_token"])
 
 
@@ -593,7 +593,7 @@ def _send(flow: Flow, probe: _Probe) -> tuple[http.client.HTTPResponse, bytes, f
 
 @pytest.mark.slow
 @settings(
-    max_examples=700,
+    max_examples=600,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -619,7 +619,7 @@ def test_random_requests_on_every_route_never_get_a_5xx_or_a_hang(
     assert health(flow) == 200
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(garbage=st.binary(min_size=1, max_size=400))
 def test_random_bytes_on_a_raw_socket_get_at_most_a_400(
     fuzzed: tuple[Flow, str], garbage: bytes
