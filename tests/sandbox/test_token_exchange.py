@@ -31,6 +31,13 @@ OTHER_APP = App(
     redirect_uris=(SANDBOX_REDIRECT_URI,),
     scopes=frozenset({"read:page:confluence", "read:me"}),
 )
+PUBLIC_APP = App(
+    client_id="public-app-sandbox",
+    client_secret="",  # a public client: no secret (RFC 6749 section 2.1)
+    name="A public app",
+    redirect_uris=(SANDBOX_REDIRECT_URI,),
+    scopes=frozenset({"read:me"}),
+)
 ATLASSIAN_BAD_CODE = {
     "error": "invalid_request",
     "error_description": "authorization_code is invalid",
@@ -44,6 +51,7 @@ def flows() -> Iterator[dict[str, Flow]]:
     with started_flow("atlassian") as atlassian, started_flow("rfc") as rfc:
         for flow in (atlassian, rfc):
             flow.sandbox.register_app(OTHER_APP)
+            flow.sandbox.register_app(PUBLIC_APP)
         yield {"atlassian": atlassian, "rfc": rfc}
 
 
@@ -516,6 +524,39 @@ def test_rfc_7636_appendix_b_vector_redeems_its_code(rfc: Flow) -> None:
     )
 
     assert answer.status_code == 200, answer.text
+
+
+def test_rfc_public_client_redeems_its_code_with_the_verifier_alone(
+    rfc: Flow,
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = rfc.code(
+        client_id=PUBLIC_APP.client_id,
+        scope="read:me offline_access",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+
+    answer = rfc.exchange(
+        code, client_id=PUBLIC_APP.client_id, client_secret=None, code_verifier=verifier
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert "refresh_token" in answer.json()
+
+
+def test_rfc_public_client_without_the_verifier_gets_no_tokens(rfc: Flow) -> None:
+    _, challenge = pkce_pair()
+    code = rfc.code(
+        client_id=PUBLIC_APP.client_id,
+        scope="read:me",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+
+    answer = rfc.exchange(code, client_id=PUBLIC_APP.client_id, client_secret=None)
+
+    assert_oauth_error(answer, 400, "invalid_grant", secrets=[code])
 
 
 def test_atlassian_ignores_a_challenge_and_needs_no_verifier(atlassian: Flow) -> None:
