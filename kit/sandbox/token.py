@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections import deque
 from typing import Any
@@ -26,7 +27,7 @@ from kit.sandbox.http import (
     parse_form,
 )
 from kit.sandbox.issuing import issue_tokens
-from kit.sandbox.store import CodeRecord, Family, RefreshRecord
+from kit.sandbox.store import FAILURE_WINDOW, CodeRecord, Family, RefreshRecord
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 # The names an error may echo; any other name could be anything, a secret included.
@@ -185,15 +186,20 @@ def _strict_percent(text: str) -> None:
 
 
 def _check_throttle(client_id: str, ctx: Context) -> None:
+    """Refuse a client with too many recent failures (RFC 6749 section 2.3.1).
+
+    `Retry-After` is exact: the second the oldest failure leaves the window.
+    """
     now = ctx.now()
     with ctx.store.lock:
         failures = ctx.store.failed_auth.get(client_id)
         if failures is None:
             return
-        while failures and failures[0] <= now - 60:
+        while failures and failures[0] <= now - FAILURE_WINDOW:
             failures.popleft()
         if len(failures) >= ctx.settings.failed_auth_limit_per_minute:
-            raise errors.throttled(max(1, int(failures[0] + 60 - now) + 1))
+            wait = math.ceil(failures[0] + FAILURE_WINDOW - now)
+            raise errors.throttled(max(1, wait))
 
 
 def _record_failure(client_id: str, ctx: Context) -> None:

@@ -105,6 +105,19 @@ def bad_client_answer(flow: Flow, response: requests.Response) -> None:
         assert_oauth_error(response, 401, "invalid_client")
 
 
+def throttle_test_app(flow: Flow, client_id: str) -> App:
+    """A fresh app, so that its failures count against nobody else."""
+    app = App(
+        client_id=client_id,
+        client_secret=f"{client_id}-secret",
+        name="Throttled",
+        redirect_uris=(SANDBOX_REDIRECT_URI,),
+        scopes=frozenset({"read:me"}),
+    )
+    flow.sandbox.register_app(app)
+    return app
+
+
 def redeemable(flow: Flow, code: str) -> bool:
     """Whether the code still buys tokens: proof a refused request used nothing up."""
     return flow.exchange(code).status_code == 200
@@ -271,14 +284,7 @@ def test_form_encoded_client_secret_in_the_body_authenticates(
 def test_failed_authentications_are_throttled_then_forgiven(
     shared_flow: Flow,
 ) -> None:
-    app = App(
-        client_id="throttled-app",
-        client_secret="throttled-app-secret",
-        name="Throttled",
-        redirect_uris=(SANDBOX_REDIRECT_URI,),
-        scopes=frozenset({"read:me"}),
-    )
-    shared_flow.sandbox.register_app(app)
+    app = throttle_test_app(shared_flow, "throttled-app")
     code = shared_flow.code(client_id=app.client_id, scope="read:me")
     good = {"client_id": app.client_id, "client_secret": app.client_secret}
 
@@ -287,12 +293,31 @@ def test_failed_authentications_are_throttled_then_forgiven(
         for n in range(30)
     ]
     locked = shared_flow.exchange(code, **good)
-    advance_clock(shared_flow, 61)
+    advance_clock(shared_flow, 60)
     forgiven = shared_flow.exchange(code, **good)
 
     assert [a.status_code for a in failures] == [401] * 20 + [429] * 10
     assert_oauth_error(locked, 429, "invalid_client", secrets=[code])
-    assert 1 <= int(locked.headers["retry-after"]) <= 61
+    assert locked.headers["retry-after"] == "60"
+    assert forgiven.status_code == 200, forgiven.text
+
+
+def test_retry_after_is_exact_to_the_second(shared_flow: Flow) -> None:
+    app = throttle_test_app(shared_flow, "retry-after-app")
+    good = {"client_id": app.client_id, "client_secret": app.client_secret}
+    for n in range(20):
+        shared_flow.exchange("x", client_id=app.client_id, client_secret=str(n))
+    advance_clock(shared_flow, 15)
+    code = shared_flow.code(client_id=app.client_id, scope="read:me")
+
+    locked = shared_flow.exchange(code, **good)
+    advance_clock(shared_flow, int(locked.headers["retry-after"]) - 1)
+    still_locked = shared_flow.exchange(code, **good)
+    advance_clock(shared_flow, 1)
+    forgiven = shared_flow.exchange(code, **good)
+
+    assert locked.headers["retry-after"] == "45"
+    assert still_locked.status_code == 429
     assert forgiven.status_code == 200, forgiven.text
 
 
