@@ -129,6 +129,7 @@ def _to_request(scope: Scope, body: bytes) -> Request:
         client_host=str(client[0]),
         scheme=scope.get("scheme", "http"),
         host=headers.get("host") or f"{server[0]}:{server[1]}",
+        raw_path=bytes(scope.get("raw_path") or b"").decode("latin-1"),
     )
 
 

@@ -20,7 +20,6 @@ from kit.sandbox.bearer import (
     require_scopes,
     unauthorized,
 )
-from kit.sandbox.confluence import match_operation
 from kit.sandbox.context import Context
 from kit.sandbox.http import Request, Response, html_response, json_response
 from kit.sandbox.scenario import product_of_scope
@@ -88,7 +87,8 @@ def me(request: Request, ctx: Context) -> Response:
 
 def confluence(request: Request, ctx: Context) -> Response:
     """`/ex/confluence/{cloudid}/...`: authenticate, route, check scopes, answer."""
-    cloud_id, _, rest = request.path[len(PREFIX) :].partition("/")
+    # Route on the path as sent: a parameter may hold an encoded `/` (`%2F`).
+    cloud_id, _, rest = request.path_as_sent[len(PREFIX) :].partition("/")
     try:
         record = _authorised_call(request, ctx)
     except ApiError as exc:

@@ -25,7 +25,8 @@ class Request:
     """One HTTP request as the sandbox sees it.
 
     `query` keeps every pair in order, so that repeated parameters can be detected
-    (RFC 6749 section 3.1: no parameter may appear more than once).
+    (RFC 6749 section 3.1: no parameter may appear more than once). `path` is
+    percent-decoded; `raw_path` is the path as sent, when the server knows it.
     """
 
     method: str
@@ -36,6 +37,7 @@ class Request:
     client_host: str = "127.0.0.1"
     scheme: str = "http"
     host: str = "127.0.0.1"
+    raw_path: str = ""
 
     def header(self, name: str) -> str | None:
         """The value of a header, by case-insensitive name."""
@@ -46,6 +48,11 @@ class Request:
         """The media type of the body, lower-cased, without parameters."""
         raw = self.header("content-type") or ""
         return raw.split(";", 1)[0].strip().lower()
+
+    @property
+    def path_as_sent(self) -> str:
+        """The percent-encoded path, as the client sent it (or `path` if unknown)."""
+        return self.raw_path or self.path
 
     @property
     def origin(self) -> str:

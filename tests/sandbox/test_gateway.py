@@ -327,6 +327,18 @@ def test_a_gateway_scope_mismatch_is_403_naming_the_scope_in_rfc(
     )
 
 
+def test_the_gateway_routes_on_the_path_as_sent_so_an_encoded_slash_stays_a_value(
+    shared: Flow, tokens: dict[str, Any]
+) -> None:
+    path = gateway(PINECONE, "/wiki/api/v2/pages/1%2F2")
+
+    answer = get(shared, path, bearer(tokens))
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["code"] == "INVALID_REQUEST_PARAMETER"
+    assert "'1/2'" in answer.json()["errors"][0]["title"]
+
+
 def test_a_site_becomes_reachable_once_a_consent_adds_it(flow: Flow) -> None:
     scope = "read:space:confluence"
     before = get(flow, gateway(ARCHIVE), bearer(flow.tokens(scope=scope)))
