@@ -34,9 +34,18 @@ def handle(request: Request, ctx: Context) -> Response:
     except Exception:
         logger.exception("The sandbox failed on %s %s.", request.method, request.path)
         response = json_response(500, {"error": "server_error"})
+    if not gateway.is_site_domain(request):
+        add_api_cors(request.path, response)
     if request.method == "HEAD":
         response.body = b""
     return response
+
+
+def add_api_cors(path: str, response: Response) -> None:
+    """Every answer of the API host allows any origin, errors included (facts 7.1)."""
+    is_api = path in _API_PATHS or path.startswith(gateway.PREFIX)
+    if is_api and response.header("access-control-allow-origin") is None:
+        response.headers.extend(CORS)
 
 
 def _route(request: Request, ctx: Context) -> Response:  # noqa: PLR0911 - a router
@@ -60,6 +69,9 @@ def _route(request: Request, ctx: Context) -> Response:  # noqa: PLR0911 - a rou
             return _not_allowed("POST")
         return answer_consent(request, ctx)
     return _api_or_missing(request, ctx)
+
+
+_API_PATHS = ("/oauth/token/accessible-resources", "/me")
 
 
 def _api_or_missing(request: Request, ctx: Context) -> Response:

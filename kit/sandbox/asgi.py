@@ -52,6 +52,7 @@ class SandboxASGI:
         if scope["type"] != "http":
             return
         response = await self._respond(scope, receive)
+        app.add_api_cors(str(scope.get("path", "")), response)
         await _send(send, response)
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response:

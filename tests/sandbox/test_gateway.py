@@ -452,6 +452,24 @@ def test_every_api_answer_carries_the_cors_header(
     assert answer.headers["access-control-allow-origin"] == "*"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", ME, 405),
+        ("DELETE", RESOURCES, 405),
+        ("PUT", gateway(PINECONE), 401),
+    ],
+)
+def test_api_errors_carry_the_cors_header_too(
+    shared: Flow, method: str, path: str, status: int
+) -> None:
+    answer = shared.http.request(method, f"{shared.url}{path}")
+
+    assert answer.status_code == status
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert answer.headers["content-type"] == "application/json"
+
+
 def test_the_auth_host_sends_no_cors_header(shared: Flow) -> None:
     origin = {"Origin": "https://notebook.example"}
 

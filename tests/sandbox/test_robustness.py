@@ -128,6 +128,7 @@ def test_a_declared_body_over_one_mib_gets_413_before_it_is_sent(
 
     assert answer.status == 413
     assert answer.seconds < 1
+    assert "access-control-allow-origin" not in answer.headers
     assert answer.headers["connection"] == "close"
     assert json.loads(answer.body)["error"] == "invalid_request"
     assert health(any_flow) == 200
@@ -231,6 +232,8 @@ def test_an_unreadable_query_is_a_400_json_error(any_flow: Flow, query: str) -> 
 
     assert [answer.status for answer in answers] == [400, 400, 400]
     assert all(json.loads(a.body)["error"] == "invalid_request" for a in answers)
+    cors = [a.headers.get("access-control-allow-origin") for a in answers]
+    assert cors == ["*", None, "*"]  # the API host allows CORS, /authorize never
 
 
 @pytest.mark.parametrize(
@@ -428,6 +431,7 @@ _ROUTES = [
     "/wiki/api/v2/spaces",
     "/no/such/route",
 ]
+_API_ROUTES = ("/me", "/oauth/token/accessible-resources")
 # Routes whose error answers are JSON (the others answer HTML pages).
 _JSON_PREFIXES = ("/oauth/", "/me", "/ex/", "/_sandbox/", "/.well-known/", "/no/")
 # Methods the HTTP layer (llhttp) parses; others get its own plain-text 400.
@@ -609,6 +613,8 @@ def test_random_requests_on_every_route_never_get_a_5xx_or_a_hang(
     assert response.status < 500, (probe, body[:300])
     assert seconds < 5
     route = probe.path.split("?", 1)[0]
+    if route in _API_ROUTES or route.startswith("/ex/"):
+        assert response.getheader("access-control-allow-origin") == "*", probe
     if (
         probe.method != "HEAD"
         and response.status >= 400
