@@ -13,6 +13,7 @@ from oauth_checks import assert_oauth_error
 from sandbox_driver import DEFAULT_SCOPES, Flow, advance_clock
 from token_support import (
     OTHER_APP,
+    PUBLIC_APP,
     RESOURCES,
     bad_client_answer,
     bad_code_answer,
@@ -30,15 +31,6 @@ from kit.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_REDIRECT_URI,
-    App,
-)
-
-PUBLIC_APP = App(
-    client_id="public-app-sandbox",
-    client_secret="",  # a public client: no secret (RFC 6749 section 2.1)
-    name="A public app",
-    redirect_uris=(SANDBOX_REDIRECT_URI,),
-    scopes=frozenset({"read:me"}),
 )
 
 

@@ -14,10 +14,12 @@ from oauth_checks import assert_oauth_error
 from sandbox_driver import DEFAULT_SCOPES, Flow, advance_clock
 from token_support import (
     OTHER_APP,
+    PUBLIC_APP,
     RESOURCES,
     bad_client_answer,
     dead_refresh_answer,
     flows_of_both_profiles,
+    pkce_pair,
     settings_restored,
     unknown_refresh_answer,
 )
@@ -30,7 +32,7 @@ DAY = 86400
 @pytest.fixture(scope="module")
 def flows() -> Iterator[dict[str, Flow]]:
     """One sandbox per profile for the whole module."""
-    with flows_of_both_profiles(OTHER_APP) as flows:
+    with flows_of_both_profiles(OTHER_APP, PUBLIC_APP) as flows:
         yield flows
 
 
@@ -62,6 +64,22 @@ def refreshed(flow: Flow, token: str, **overrides: Any) -> dict[str, Any]:
     answer = flow.refresh(token, **overrides)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def public_client_refresh_token(flow: Flow) -> str:
+    """A refresh token of the public app, from a PKCE-bound code (rfc profile)."""
+    verifier, challenge = pkce_pair()
+    code = flow.code(
+        client_id=PUBLIC_APP.client_id,
+        scope="read:me offline_access",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+    answer = flow.exchange(
+        code, client_id=PUBLIC_APP.client_id, client_secret=None, code_verifier=verifier
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["refresh_token"])
 
 
 # Case 50: a valid refresh rotates the refresh token.
@@ -239,6 +257,27 @@ def test_refresh_without_the_client_secret_is_unauthorised(shared_flow: Flow) ->
 
     bad_client_answer(shared_flow, answer, token)
     assert shared_flow.refresh(token).status_code == 200
+
+
+def test_rfc_public_client_refreshes_with_its_client_id_alone(rfc: Flow) -> None:
+    token = public_client_refresh_token(rfc)
+
+    answer = rfc.refresh(token, client_id=PUBLIC_APP.client_id, client_secret=None)
+
+    assert answer.status_code == 200, answer.text
+
+
+def test_rfc_public_clients_reused_refresh_token_revokes_its_family(
+    rfc: Flow,
+) -> None:
+    public = {"client_id": PUBLIC_APP.client_id, "client_secret": None}
+    old = public_client_refresh_token(rfc)
+    newest = refreshed(rfc, old, **public)["refresh_token"]
+
+    reused = rfc.refresh(old, **public)
+
+    dead_refresh_answer(rfc, reused, old)
+    dead_refresh_answer(rfc, rfc.refresh(newest, **public), newest)
 
 
 # Case 56: scope on a refresh.

@@ -32,6 +32,7 @@ from kit.sandbox import (
     SANDBOX_REDIRECT_URI,
     App,
 )
+from kit.sandbox.token_errors import TokenError
 
 ODD_SECRET = "odd:secret%20with+plus and-space"
 ODD_APP = App(
@@ -651,3 +652,12 @@ def test_undecodable_query_gets_a_well_formed_token_error(shared_flow: Flow) -> 
 
     assert_oauth_error(answer, 400, "invalid_request", secrets=[code])
     assert redeemable(shared_flow, code)
+
+
+def test_error_descriptions_replace_characters_rfc_6749_forbids() -> None:
+    error = TokenError(400, "invalid_request", 'a "quoted"\\ line\r\n\tend é')
+
+    response = error.response()
+
+    assert error.description == "a ?quoted?? line???end ?"
+    assert response.header("cache-control") == "no-store"

@@ -33,6 +33,13 @@ OTHER_APP = App(
     redirect_uris=(SANDBOX_REDIRECT_URI,),
     scopes=frozenset({"read:page:confluence", "read:me"}),
 )
+PUBLIC_APP = App(
+    client_id="public-app-sandbox",
+    client_secret="",  # a public client: no secret (RFC 6749 section 2.1)
+    name="A public app",
+    redirect_uris=(SANDBOX_REDIRECT_URI,),
+    scopes=frozenset({"read:me"}),
+)
 ATLASSIAN_BAD_CODE = {
     "error": "invalid_request",
     "error_description": "authorization_code is invalid",
