@@ -8,6 +8,7 @@
     ├── TokenEndpointError     `/oauth/token` refused an exchange or a refresh
     │   ├── CodeRejectedError      the code is used, expired, unknown or misbound
     │   └── RefreshRejectedError   the refresh token is rotated away, revoked or old
+    ├── TokenResponseError     a 200 from `/oauth/token` holds no usable bearer token
     ├── ExchangeRefusedError   the kit will not send a request that cannot succeed
     ├── TokenStoreError        the token file cannot be read or written
     ├── ApiError               the gateway or Confluence answered with an error
@@ -73,6 +74,10 @@ class CodeRejectedError(TokenEndpointError):
 
 class RefreshRejectedError(TokenEndpointError):
     """The refresh token was refused: rotated away, revoked, idle or too old."""
+
+
+class TokenResponseError(KitError):
+    """A token response is unusable: no `access_token`, not `Bearer` (RFC 6749 5.1)."""
 
 
 class ExchangeRefusedError(KitError):
