@@ -2,9 +2,14 @@
 
     KitError
     ├── ConfigError            a setting is missing or malformed (also a ValueError)
+    │   └── CatalogueError         a scope or operation the catalogue does not know
     ├── AuthorizationError     the authorization request or its callback went wrong
     │   ├── AccessDeniedError      the person pressed Cancel (`access_denied`)
-    │   └── StateMismatchError     the callback's `state` is not the one we sent
+    │   ├── StateMismatchError     the callback's `state` is not the one we sent
+    │   ├── IssuerMismatchError    the callback's `iss` names another server
+    │   ├── MalformedCallbackError the callback or pasted URL cannot be read
+    │   ├── CallbackTimeoutError   no callback in time (also a TimeoutError)
+    │   └── CallbackPortError      the catcher cannot listen (also an OSError)
     ├── TokenEndpointError     `/oauth/token` refused an exchange or a refresh
     │   ├── CodeRejectedError      the code is used, expired, unknown or misbound
     │   └── RefreshRejectedError   the refresh token is rotated away, revoked or old
@@ -38,6 +43,10 @@ class ConfigError(KitError, ValueError):
     """A setting is missing or malformed; the message names it and the fix."""
 
 
+class CatalogueError(ConfigError):
+    """A scope or operation is not in the scope catalogue; the message suggests one."""
+
+
 class AuthorizationError(KitError):
     """The authorization request or its callback went wrong."""
 
@@ -50,6 +59,22 @@ class AccessDeniedError(AuthorizationError):
 
 class StateMismatchError(AuthorizationError):
     """The callback's `state` differs from the one sent: a possible CSRF attempt."""
+
+
+class IssuerMismatchError(AuthorizationError):
+    """The callback's `iss` is missing or names another server (RFC 9207 2.4)."""
+
+
+class MalformedCallbackError(AuthorizationError):
+    """The callback's query, or a pasted URL, cannot be read as a callback."""
+
+
+class CallbackTimeoutError(AuthorizationError, TimeoutError):
+    """No callback arrived before the catcher's deadline."""
+
+
+class CallbackPortError(AuthorizationError, OSError):
+    """The callback catcher cannot listen on the redirect URI's port."""
 
 
 class TokenEndpointError(KitError):
