@@ -35,6 +35,8 @@ class Context:
     sites: tuple[Site, ...] = SITES
     allow_remote_admin: bool = False
     _confluence: ConfluenceApi | None = field(default=None, repr=False)
+    # The clock's offset at the last sweep: an `advance()` makes a sweep due.
+    _offset_swept: float = field(default=0.0, repr=False)
 
     @classmethod
     def create(
@@ -82,17 +84,19 @@ class Context:
         """The sandbox's current time; sweeps the store first when one is due.
 
         Every handler that writes reads the time first, so this is where the store
-        learns that the clock moved or that it grew. A sweep only forgets records
-        that stopped working a margin ago (see `Retention`), so it cannot change the
-        answer to a request in flight.
+        learns that the clock was advanced, that a minute passed or that it grew
+        (`Store.sweep_due`). A sweep only forgets records that stopped working a
+        margin ago (see `Retention`), so it cannot change the answer to a request
+        in flight.
         """
         now = self.clock.now()
-        if self.store.sweep_due(now):
+        if self.clock.offset != self._offset_swept or self.store.sweep_due(now):
             self.sweep(now)
         return now
 
     def sweep(self, now: float | None = None) -> int:
         """Forget what can no longer matter, under the settings in force now."""
+        self._offset_swept = self.clock.offset
         when = self.clock.now() if now is None else now
         retention = Retention(self.settings.refresh_absolute_limit)
         return self.store.sweep(when, retention)
