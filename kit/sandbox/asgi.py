@@ -28,6 +28,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0
+DRAIN_LIMIT = 8 * MAX_BODY
+DRAIN_TIME = 2.0
+DRAIN_IDLE = 0.1
 
 
 class _TooLargeError(Exception):
@@ -58,10 +61,13 @@ class SandboxASGI:
     async def _respond(self, scope: Scope, receive: Receive) -> Response:
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY:
+            if not _expects_continue(scope):
+                await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
         try:
             body = await asyncio.wait_for(_read_body(receive), self.body_timeout)
         except _TooLargeError:
+            await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
         except TimeoutError:
             return _closing_error(408, "The request body took too long to arrive.")
@@ -97,6 +103,35 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop what the client is still sending, briefly, before refusing.
+
+    Closing a connection with unread bytes makes the kernel send a reset, which can
+    destroy the 413 before the client reads it (the "lingering close" of HTTP
+    servers). A client that sends nothing more for `DRAIN_IDLE` seconds, or more
+    than `DRAIN_LIMIT` bytes, or for longer than `DRAIN_TIME`, is cut off.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_TIME
+    drained = 0
+    while drained <= DRAIN_LIMIT:
+        wait = min(DRAIN_IDLE, deadline - loop.time())
+        if wait <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), wait)
+        except TimeoutError:
+            return
+        drained += len(message.get("body", b""))
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
+
+
+def _expects_continue(scope: Scope) -> bool:
+    """Whether the client waits for `100 Continue` (it then sends no body)."""
+    return any(name == b"expect" for name, _ in scope.get("headers", []))
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -11,10 +11,10 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sandbox_driver import Flow, started_flow
@@ -93,7 +93,7 @@ def _parse(received: bytes, seconds: float) -> RawAnswer:
         return RawAnswer(None, {}, b"", seconds)
     head, _, body = received.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = {}
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
@@ -110,7 +110,9 @@ def _is_rfc(flow: Flow) -> bool:
     return flow.sandbox.settings.profile == "rfc"
 
 
-def post_token(flow: Flow, body: bytes, content_type: str | None = FORM) -> Any:
+def post_token(
+    flow: Flow, body: bytes, content_type: str | None = FORM
+) -> requests.Response:
     """POST raw bytes to the token endpoint."""
     headers = {} if content_type is None else {"Content-Type": content_type}
     return flow.http.post(f"{flow.url}{TOKEN}", data=body, headers=headers)
@@ -132,6 +134,32 @@ def test_a_declared_body_over_one_mib_gets_413_before_it_is_sent(
     assert answer.headers["connection"] == "close"
     assert json.loads(answer.body)["error"] == "invalid_request"
     assert health(any_flow) == 200
+
+
+def test_a_client_that_sends_its_whole_oversized_body_still_reads_the_413(
+    any_flow: Flow,
+) -> None:
+    head = f"POST {TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Length: {4 * MIB}\r\n\r\n"
+
+    # Without a lingering close the unread bytes would reset the connection.
+    answer = send_raw(any_flow, head.encode() + b"a" * (4 * MIB))
+
+    assert answer.status == 413
+    assert health(any_flow) == 200
+
+
+def test_an_oversized_body_announced_with_expect_100_continue_is_never_invited(
+    any_flow: Flow,
+) -> None:
+    head = (
+        f"POST {TOKEN} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        f"Content-Length: {2 * MIB}\r\n\r\n"
+    )
+
+    answer = send_raw(any_flow, head.encode())
+
+    assert answer.status == 413
+    assert answer.seconds < 0.5
 
 
 def test_a_chunked_body_over_one_mib_gets_413(any_flow: Flow) -> None:
