@@ -8,9 +8,13 @@ It prints its base URL, and stops cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from urllib.parse import urlsplit
 
 from kit.sandbox.scenario import (
@@ -105,16 +109,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         allow_remote_admin=args.allow_remote_admin,
     )
-    try:
-        sandbox.bind()
-    except OSError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(sandbox.url, flush=True)
-    print(_usage(sandbox, app, own), flush=True)
-    sandbox.serve_forever()
+    with _stop_signals_caught() as stop_requested:
+        try:
+            sandbox.bind()
+        except OSError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(sandbox.url, flush=True)
+        print(_usage(sandbox, app, own), flush=True)
+        sandbox.serve_forever(stop_requested)
     print("The sandbox has stopped.", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _stop_signals_caught() -> Iterator[threading.Event]:
+    """Inside, Ctrl-C or SIGTERM asks for a clean stop, even before serving.
+
+    Without this, a signal between printing the URL and the server taking over
+    would end the program with a traceback or death by signal. The previous
+    handlers come back on the way out.
+    """
+    stop_requested = threading.Event()
+
+    def request_stop(sig: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop_requested
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, request_stop) for sig in signals}
+    try:
+        yield stop_requested
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _usage(sandbox: Sandbox, app: App, own: bool) -> str:

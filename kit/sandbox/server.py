@@ -36,7 +36,17 @@ class _Server(uvicorn.Server):
     uvicorn raises the signal again once it has stopped, which turns a clean Ctrl-C
     into a `KeyboardInterrupt` traceback and a SIGTERM into death by signal. The
     sandbox's command line promises a clean exit with status 0 instead.
+
+    `stop_requested` carries a signal that arrived before serving began (the
+    command line catches them from the moment it prints its URL): the server then
+    starts and stops at once, instead of missing the request.
     """
+
+    def __init__(
+        self, config: uvicorn.Config, stop_requested: threading.Event | None = None
+    ) -> None:
+        super().__init__(config)
+        self.stop_requested = stop_requested or threading.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -44,6 +54,8 @@ class _Server(uvicorn.Server):
             yield
             return
         previous = {sig: signal.signal(sig, self._stop) for sig in _STOP_SIGNALS}
+        if self.stop_requested.is_set():
+            self.should_exit = True
         try:
             yield
         finally:
@@ -54,6 +66,7 @@ class _Server(uvicorn.Server):
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C stops without waiting
         self.should_exit = True
+        self.stop_requested.set()
 
 
 class Sandbox:
@@ -141,7 +154,7 @@ class Sandbox:
         self.ctx.minter.issuer = self.url
         return sock
 
-    def _make_server(self) -> uvicorn.Server:
+    def _make_server(self, stop_requested: threading.Event | None = None) -> _Server:
         config = uvicorn.Config(
             SandboxASGI(self.ctx, body_timeout=self.body_timeout),
             lifespan="off",
@@ -154,7 +167,7 @@ class Sandbox:
             server_header=False,
             date_header=True,
         )
-        return _Server(config)
+        return _Server(config, stop_requested)
 
     def start(self, timeout: float = 10.0) -> Sandbox:
         """Serve from a background thread; return once the server is listening."""
@@ -192,10 +205,14 @@ class Sandbox:
         finally:
             ready.set()
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn handles both)."""
+    def serve_forever(self, stop_requested: threading.Event | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM, or `stop_requested` is set.
+
+        Called from the main thread, it handles both signals itself and returns
+        normally; an event already set makes it start and stop at once.
+        """
         sock = self._socket or self.bind()
-        self._server = self._make_server()
+        self._server = self._make_server(stop_requested)
         self._server.run(sockets=[sock])
 
     def stop(self, timeout: float = 5.0) -> None:

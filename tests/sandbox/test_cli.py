@@ -217,20 +217,37 @@ def post_token(url: str, client_id: str, secret: str) -> requests.Response:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_the_cli_cleanly_with_status_0(sig: signal.Signals) -> None:
+def test_a_signal_stops_the_serving_cli_cleanly_with_status_0(
+    sig: signal.Signals,
+) -> None:
     cli = start_cli("--port", "0")
     cli.read_usage()
     port = int(cli.url.rsplit(":", 1)[1])
+    serving = requests.get(f"{cli.url}/_sandbox/health", timeout=5)
 
     started = time.monotonic()
     out, err = cli.stop(sig)
 
+    assert serving.status_code == 200
     assert cli.process.returncode == 0
     assert time.monotonic() - started < 5
     assert "The sandbox has stopped." in out
     assert "Traceback" not in err
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_sent_the_moment_the_url_appears_still_stops_cleanly(
+    sig: signal.Signals,
+) -> None:
+    cli = start_cli("--port", "0")
+
+    out, err = cli.stop(sig)
+
+    assert cli.process.returncode == 0
+    assert "The sandbox has stopped." in out
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -274,12 +291,15 @@ def test_a_port_in_use_exits_2_naming_the_port(
 ) -> None:
     port = default_cli.url.rsplit(":", 1)[1]
 
+    handler = signal.getsignal(signal.SIGINT)
+
     status = exit_status_of_main(["--port", port])
 
     printed = capsys.readouterr()
     assert status == 2
     assert f"127.0.0.1:{port}" in printed.err
     assert "--port" in printed.err
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_a_partial_client_option_set_never_echoes_the_secret(
