@@ -13,7 +13,7 @@ import time
 
 import pytest
 import requests
-from sandbox_driver import START_TIME
+from sandbox_driver import START_TIME, Flow
 
 from kit.sandbox import SANDBOX_CLIENT_SECRET, Clock, Sandbox
 
@@ -95,6 +95,27 @@ def test_start_twice_keeps_one_server() -> None:
     assert answer.status_code == 200
 
 
+def test_a_stopped_sandbox_starts_again_on_its_port_keeping_its_tokens() -> None:
+    sandbox = Sandbox().start()
+    with requests.Session() as http:
+        access_token = Flow(sandbox, http).tokens()["access_token"]
+    port = sandbox.port
+    sandbox.stop()
+
+    sandbox.start()
+    try:
+        answer = requests.get(
+            f"{sandbox.url}/me",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=5,
+        )
+    finally:
+        sandbox.stop()
+
+    assert sandbox.port == port
+    assert answer.status_code == 200
+
+
 def test_two_sandboxes_run_at_once_with_separate_state() -> None:
     atlassian = Sandbox(clock=Clock(frozen_at=START_TIME)).start()
     rfc = Sandbox("rfc", clock=Clock(frozen_at=START_TIME)).start()
@@ -113,6 +134,18 @@ def test_two_sandboxes_run_at_once_with_separate_state() -> None:
     assert atlassian.port != rfc.port
     assert profiles == ["atlassian", "rfc"]
     assert clocks == [START_TIME + 7200, START_TIME]
+
+
+def test_a_token_of_one_sandbox_means_nothing_to_another() -> None:
+    with Sandbox() as first, Sandbox() as second, requests.Session() as http:
+        access_token = Flow(first, http).tokens()["access_token"]
+        headers = {"Authorization": f"Bearer {access_token}"}
+
+        at_first = http.get(f"{first.url}/me", headers=headers, timeout=5)
+        at_second = http.get(f"{second.url}/me", headers=headers, timeout=5)
+
+    assert at_first.status_code == 200
+    assert at_second.status_code == 401
 
 
 def test_the_context_manager_starts_and_stops() -> None:
