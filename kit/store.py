@@ -242,20 +242,20 @@ class TokenStore:
     def _write(self, stored: StoredTokens) -> None:
         self._ensure_directory()
         self._refuse_symlink()
-        document = _document(stored)
-        _atomic_write(self.path, document)
+        _remove_stale_temporaries(self.path)
+        _atomic_write(self.path, stored)
         logger.debug("Saved tokens to %s: %s.", self.path, stored.tokens.describe())
 
 
-def _atomic_write(path: Path, document: dict[str, Any]) -> None:
+def _atomic_write(path: Path, stored: StoredTokens) -> None:
     """Temp file in the same directory, fsync, `os.replace`, fsync the directory."""
     fd, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent
     )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
-            json.dump(document, handle, indent=2)
+            json.dump(_document(stored), handle, indent=2)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -264,13 +264,27 @@ def _atomic_write(path: Path, document: dict[str, Any]) -> None:
             os.unlink(temporary)
         if not isinstance(exc, Exception):
             raise
+        cause = exc.strerror if isinstance(exc, OSError) else None
         message = (
-            f"Saving the tokens to {path} failed ({type(exc).__name__}); the "
-            "previous file is left whole. Check the disk and the directory's "
-            "permissions, then save again."
+            f"Saving the tokens to {path} failed ({type(exc).__name__}"
+            f"{'' if cause is None else ': ' + cause}); the previous file is left "
+            "whole. Check the disk and the directory's permissions, then save again."
         )
-        raise TokenStoreError(message) from exc
+        # Not chained: the cause's frames (json.dump's) hold the tokens in clear.
+        raise TokenStoreError(message) from None
     _fsync_directory(path)
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temp files a killed writer left; every writer holds the lock."""
+    for leftover in path.parent.glob(_temporary_prefix(path) + "*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            logger.info("Removed %s, left by an interrupted save.", leftover.name)
 
 
 def _fsync_directory(path: Path) -> None:

@@ -119,14 +119,21 @@ class TokenSet:
         is the requested one (RFC 6749 section 3.3). `now` is read once, here.
         """
         received_at = now()
-        expires_in = _expires_in(body.get("expires_in"))
+        access_token = _wrapped(body.get("access_token"))
+        refresh_token = _wrapped(body.get("refresh_token"))
+        fields = {
+            name: body.get(name) for name in ("token_type", "expires_in", "scope")
+        }
+        del body  # from here on, no local holds a token in clear (case 101)
+
+        expires_in = _expires_in(fields["expires_in"])
         tokens = cls(
-            access_token=Secret(_access_token(body.get("access_token"))),
-            token_type=_token_type(body.get("token_type", "Bearer")),
+            access_token=_access_token(access_token),
+            token_type=_token_type(fields["token_type"]),
             expires_at=None if expires_in is None else received_at + expires_in,
             received_at=received_at,
-            scope=_scope(body.get("scope"), requested_scope),
-            refresh_token=_refresh_token(body.get("refresh_token")),
+            scope=_scope(fields["scope"], requested_scope),
+            refresh_token=_refresh_token(refresh_token),
         )
         logger.debug("Read a token response: %s.", tokens.describe())
         return tokens
@@ -337,8 +344,13 @@ class Lineage:
         )
 
 
-def _access_token(value: object) -> str:
-    if not isinstance(value, str) or not value:
+def _wrapped(value: object) -> object:
+    """A string wrapped as a `Secret` at once; anything else as it is (no secret)."""
+    return Secret(value) if isinstance(value, str) else value
+
+
+def _access_token(value: object) -> Secret:
+    if not isinstance(value, Secret) or not value:
         message = (
             "The token response holds no `access_token` (RFC 6749 section 5.1 "
             "requires one). Check that the request went to `/oauth/token` and "
@@ -351,16 +363,18 @@ def _access_token(value: object) -> str:
 def _refresh_token(value: object) -> Secret | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, Secret) or not value:
         message = (
             "The token response's `refresh_token` is not a non-empty string. "
             "Start the flow again; if it repeats, the server is misbehaving."
         )
         raise TokenResponseError(message)
-    return Secret(value)
+    return value
 
 
 def _token_type(value: object) -> str:
+    if value is None:
+        return "Bearer"  # Atlassian's documented example sends no token_type
     if not isinstance(value, str) or value.lower() != "bearer":
         shown = value if isinstance(value, str) and len(value) <= 20 else "unexpected"
         message = (

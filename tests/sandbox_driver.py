@@ -152,3 +152,28 @@ def advance_clock(flow: Flow, seconds: float) -> float:
     answer = flow.http.post(f"{flow.url}/_sandbox/clock", json={"advance": seconds})
     assert answer.status_code == 200, answer.text
     return float(answer.json()["now"])
+
+
+def kit_frames_text(error: BaseException) -> str:
+    """The `repr` of every local of every `kit/` frame in `error`'s displayed chain.
+
+    What `%xmode Verbose` or `capture_locals=True` could show of the kit's frames;
+    the chain is followed as Python displays it (`__cause__`, or `__context__`
+    unless suppressed).
+    """
+    shown: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        frame_tb = current.__traceback__
+        while frame_tb is not None:
+            frame = frame_tb.tb_frame
+            if "/kit/" in frame.f_code.co_filename:
+                shown.extend(f"{k}={v!r}" for k, v in frame.f_locals.items())
+            frame_tb = frame_tb.tb_next
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__suppress_context__:
+            current = None
+        else:
+            current = current.__context__
+    return "\n".join(shown)
