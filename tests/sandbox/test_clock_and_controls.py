@@ -14,7 +14,7 @@ import pytest
 import requests
 from sandbox_driver import START_TIME, Flow, advance_clock, started_flow
 
-from kit.sandbox import SANDBOX_CLIENT_ID, Clock, Sandbox, Settings
+from kit.sandbox import PROFILES, SANDBOX_CLIENT_ID, Clock, Sandbox, Settings
 from kit.sandbox import app as sandbox_app
 from kit.sandbox.http import Request
 
@@ -23,10 +23,36 @@ REMOTE = "203.0.113.7"  # TEST-NET-3: an address that is surely not this machine
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Flow]:
-    """One sandbox for the tests that only read, or that change nothing."""
-    with started_flow("atlassian") as flow:
-        yield flow
+def sandboxes() -> Iterator[dict[str, Flow]]:
+    """One sandbox per profile for the whole module; tests move only forward."""
+    with started_flow("atlassian") as atlassian, started_flow("rfc") as rfc:
+        yield {"atlassian": atlassian, "rfc": rfc}
+
+
+@pytest.fixture(autouse=True)
+def _settings_restored(sandboxes: dict[str, Flow]) -> Iterator[None]:
+    """A test may change settings; the next one starts from the profile's own."""
+    yield
+    for profile, flow in sandboxes.items():
+        flow.sandbox.ctx.settings = Settings.for_profile(profile)
+
+
+@pytest.fixture
+def shared(sandboxes: dict[str, Flow]) -> Flow:
+    """The module's atlassian sandbox, for tests the profile does not change."""
+    return sandboxes["atlassian"]
+
+
+@pytest.fixture(params=PROFILES)
+def flow(request: pytest.FixtureRequest, sandboxes: dict[str, Flow]) -> Flow:
+    """The module's sandbox of each profile in turn (instead of a fresh one)."""
+    return sandboxes[str(request.param)]
+
+
+@pytest.fixture
+def sandbox(flow: Flow) -> Sandbox:
+    """The sandbox behind `flow`: shared by the module, like `flow`."""
+    return flow.sandbox
 
 
 def post_control(flow: Flow, name: str, body: Any, **headers: str) -> requests.Response:
@@ -110,12 +136,14 @@ def test_get_clock_reports_now_its_iso_form_the_offset_and_frozen(shared: Flow) 
 def test_post_clock_moves_time_so_that_an_access_token_expires(flow: Flow) -> None:
     access_token = flow.tokens()["access_token"]
 
+    started = flow.sandbox.clock.now()
+
     before = flow.api(RESOURCES, access_token).status_code
     now = advance_clock(flow, 3600)
     after = flow.api(RESOURCES, access_token).status_code
 
     assert (before, after) == (200, 401)
-    assert now == START_TIME + 3600
+    assert now == started + 3600
 
 
 @pytest.mark.parametrize(
