@@ -46,7 +46,7 @@ class App:
     """A 3LO app as registered in the developer console."""
 
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)  # maybe a real app's, from --client-secret
     name: str
     redirect_uris: tuple[str, ...]
     scopes: frozenset[str]

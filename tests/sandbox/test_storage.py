@@ -25,6 +25,7 @@ from sandbox_driver import (
 
 from kit.sandbox import PROFILES, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from kit.sandbox.authorize import s256
+from kit.sandbox.scenario import sandbox_app
 from kit.sandbox.store import (
     SWEEP_MIN_SIZE,
     CodeRecord,
@@ -166,6 +167,16 @@ def test_client_secrets_are_kept_only_as_hashes(
     assert store.check_secret(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
     assert not store.check_secret(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET + "x")
     assert not store.check_secret("no-such-app", "")
+
+
+def test_an_app_never_shows_its_client_secret_in_repr() -> None:
+    app = sandbox_app()
+
+    shown = repr(app)
+
+    assert app.client_secret == SANDBOX_CLIENT_SECRET
+    assert SANDBOX_CLIENT_SECRET not in shown
+    assert SANDBOX_CLIENT_ID in shown
 
 
 def test_a_used_code_stays_as_a_consumed_record_of_what_it_issued(
