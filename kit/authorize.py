@@ -17,7 +17,7 @@ import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
-from urllib.parse import quote, unquote_plus, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, unquote_plus, urlencode, urlsplit
 
 from kit.config import is_loopback, load_hosts
 from kit.errors import CatalogueError, ConfigError
@@ -392,6 +392,10 @@ LINT_RULES: dict[str, tuple[Severity, str]] = {
         "Nothing to fix; keep `state`, which is what protects this flow.",
     ),
     "unknown-parameter": ("info", "Remove it unless you know the server reads it."),
+    "bad-redirect-uri": (
+        "error",
+        "Send the app's callback URL, absolute, exactly as the console shows it.",
+    ),
     "plain-http-redirect": (
         "warning",
         "Use https, or a loopback callback (`http://127.0.0.1:8765/callback`).",
@@ -595,8 +599,9 @@ def lint(
     """Every trap found in an authorization URL, errors first; empty when it is fine.
 
     `registered_redirect_uri` is the callback URL registered in the console;
-    `operations` are the calls the token must reach (see `kit.scopes`). The codes
-    and usual fixes are in `LINT_RULES`. No finding holds the `state` itself.
+    `operations` are the calls the token must reach (see `kit.scopes`); an unknown
+    one raises `CatalogueError`. The codes and usual fixes are in `LINT_RULES`. No
+    finding holds the `state` itself.
     """
     parsed = _parse(url)
     findings = list(parsed.problems)
@@ -788,7 +793,11 @@ def _redirect_findings(parsed: _ParsedUrl, registered: str | None) -> Iterator[F
     sent = parsed.first("redirect_uri")
     if not sent:
         return
-    if urlsplit(sent).scheme == "http" and not is_loopback(sent):
+    parts = _split_absolute(sent)
+    if parts is None:
+        message = f"`redirect_uri` {sent!r} is not an absolute http(s) URL."
+        yield _finding("bad-redirect-uri", "redirect_uri", message)
+    elif parts.scheme == "http" and not is_loopback(sent):
         message = (
             f"`redirect_uri` {sent!r} is plain http to another machine: the code "
             f"would cross the network in clear text."
@@ -798,6 +807,18 @@ def _redirect_findings(parsed: _ParsedUrl, registered: str | None) -> Iterator[F
         fix = f"Send exactly {registered!r}, or register {sent!r} in the console."
         message = describe_difference(sent, registered)
         yield _finding("redirect-uri-mismatch", "redirect_uri", message, fix)
+
+
+def _split_absolute(url: str) -> SplitResult | None:
+    """`url` split, or None unless it is http(s) with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    return parts
 
 
 def describe_difference(sent: str, registered: str) -> str:
@@ -820,7 +841,9 @@ def describe_difference(sent: str, registered: str) -> str:
 
 
 def _difference_kind(sent: str, registered: str) -> str:
-    a, b = urlsplit(sent), urlsplit(registered)
+    a, b = _split_absolute(sent), _split_absolute(registered)
+    if a is None or b is None:
+        return "one of them is not an absolute http(s) URL"
     hosts = {a.hostname, b.hostname}
     kinds = (
         (sent.rstrip("/") == registered.rstrip("/"), "a trailing slash"),
@@ -830,7 +853,7 @@ def _difference_kind(sent: str, registered: str) -> str:
             "`localhost` and `127.0.0.1` are one machine but not one URI",
         ),
         (a.hostname != b.hostname, "another host"),
-        (a.port != b.port, f"port {a.port} against port {b.port}"),
+        (a.port != b.port, f"port {a.port or 'unset'} against {b.port or 'unset'}"),
         (sent.lower() == registered.lower(), "upper against lower case"),
     )
     return next((kind for differs, kind in kinds if differs), "another path or query")

@@ -316,6 +316,7 @@ CRAFTED = {
         {},
     ),
     "unknown-parameter": (GOOD_URL + "&display=page", {}),
+    "bad-redirect-uri": (_url(redirect_uri="http://127.0.0.1:99999/callback"), {}),
     "plain-http-redirect": (_url(redirect_uri="http://app.example.com/callback"), {}),
     "redirect-uri-mismatch": (
         GOOD_URL,
@@ -341,6 +342,30 @@ def test_each_lint_finding_fires_on_its_crafted_url(code: str) -> None:
     assert findings, f"{code} did not fire on {url}"
     assert findings[0].severity == LINT_RULES[code][0]
     assert findings[0].message and findings[0].fix
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["http://[::1", "http://x:abc/", "http://x:99999/cb", "http://[zz]/cb", "/cb"],
+)
+def test_a_malformed_redirect_uri_is_a_finding_not_a_crash(redirect_uri: str) -> None:
+    url = _url(redirect_uri=quote(redirect_uri, safe=""))
+
+    findings = lint(url, registered_redirect_uri=REDIRECT)
+
+    assert {f.code for f in findings} == {"bad-redirect-uri", "redirect-uri-mismatch"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=st.text(), value=st.text())
+def test_lint_and_explain_never_raise_on_any_text(query: str, value: str) -> None:
+    urls = (query, f"{AUTH}/authorize?{query}", _url(redirect_uri=value, state=value))
+
+    for url in urls:
+        assert all(
+            f.code in LINT_RULES for f in lint(url, registered_redirect_uri=value)
+        )
+        assert all(note.meaning for note in explain(url))
 
 
 def test_findings_come_errors_first_and_never_show_the_state() -> None:
@@ -377,7 +402,7 @@ def test_a_state_below_128_bits_is_weak_and_a_uuid_is_too() -> None:
             "`localhost` and `127.0.0.1`",
         ),
         ("https://app.example.com/cb", "http://app.example.com/cb", 5, "https against"),
-        ("http://127.0.0.1:8766/callback", REDIRECT, 21, "port 8766 against port 8765"),
+        ("http://127.0.0.1:8766/callback", REDIRECT, 21, "port 8766 against 8765"),
         ("http://127.0.0.1:8765/Callback", REDIRECT, 23, "upper against lower case"),
     ],
     ids=["trailing-slash", "localhost", "scheme", "port", "case"],
