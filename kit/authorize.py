@@ -232,11 +232,8 @@ def _check_auth_url(auth_url: str, allow_plain_http: bool) -> None:
 
 
 def _check_redirect_uri(redirect_uri: str) -> None:
-    try:
-        parts = urlsplit(redirect_uri)
-    except ValueError as exc:
-        raise ConfigError(f"`redirect_uri` {redirect_uri!r} is not a URL.") from exc
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+    parts = _split_absolute(redirect_uri)
+    if parts is None or parts.fragment:
         raise ConfigError(
             f"`redirect_uri` is {redirect_uri!r}. Give the app's callback URL, "
             f"absolute and without a fragment, such as "

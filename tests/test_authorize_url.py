@@ -194,6 +194,8 @@ def test_plain_http_to_a_workshop_sandbox_is_allowed_only_when_asked() -> None:
         ({"auth_url": "https://auth.atlassian.com/authorize"}, "not a base URL"),
         ({"auth_url": "ftp://auth.atlassian.com"}, "base URL"),
         ({"redirect_uri": "/callback"}, "callback URL"),
+        ({"redirect_uri": "http://127.0.0.1:99999/callback"}, "callback URL"),
+        ({"redirect_uri": "http://127.0.0.1:8765/callback#top"}, "callback URL"),
         ({"scopes": ()}, "tuple of scope names"),
         ({"scopes": "read:me offline_access"}, "tuple of scope names"),
         ({"scopes": ("read:me offline_access",)}, "has no spaces"),
