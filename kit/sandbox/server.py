@@ -47,6 +47,25 @@ class _Server(uvicorn.Server):
     ) -> None:
         super().__init__(config)
         self.stop_requested = stop_requested or threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        """uvicorn's loop of 0.1 s ticks, but woken at once by `request_exit`."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+
+    def request_exit(self) -> None:
+        """Ask the server to stop, from any thread, without waiting for a tick."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -65,8 +84,8 @@ class _Server(uvicorn.Server):
     def _stop(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C stops without waiting
-        self.should_exit = True
         self.stop_requested.set()
+        self.request_exit()
 
 
 class Sandbox:
@@ -103,7 +122,7 @@ class Sandbox:
         self.host = host
         self.port = port
         self.body_timeout = body_timeout
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
@@ -222,7 +241,7 @@ class Sandbox:
         without them, so that a client stalled mid-request cannot hold it open.
         """
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(min(_GRACE, timeout))
             if self._thread.is_alive() and self._server is not None:
