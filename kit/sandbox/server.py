@@ -31,7 +31,8 @@ _GRACE = 0.5  # seconds `stop()` lets requests in flight finish
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, minus the re-raise of SIGINT or SIGTERM after shutdown.
+    """uvicorn's server, minus the re-raise of SIGINT or SIGTERM after shutdown,
+    plus a stop that does not wait for the next tick.
 
     uvicorn raises the signal again once it has stopped, which turns a clean Ctrl-C
     into a `KeyboardInterrupt` traceback and a SIGTERM into death by signal. The
@@ -69,6 +70,7 @@ class _Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        """Stop on SIGINT or SIGTERM while serving; then restore, never re-raise."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
