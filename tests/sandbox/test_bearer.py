@@ -8,7 +8,9 @@ as RFC 6750 section 3 says, with a `WWW-Authenticate: Bearer` challenge.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ import requests
 from sandbox_driver import Flow, advance_clock, started_flow
 
 from kit.sandbox import SANDBOX_CLIENT_ID
+from kit.sandbox.confluence.routes import Operation, operations
+from kit.sandbox.scenario import SANDBOX_APP_SCOPES, sandbox_app
 
 ME = "/me"
 RESOURCES = "/oauth/token/accessible-resources"
@@ -24,6 +28,7 @@ V2_SPACES = f"/ex/confluence/{PINECONE}/wiki/api/v2/spaces"
 REALM = 'Bearer realm="api.atlassian.com"'
 UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 SCOPE_MISMATCH = {"code": 401, "message": "Unauthorized; scope does not match"}
+OPERATIONS = operations()
 
 
 @pytest.fixture(scope="module", params=["atlassian", "rfc"])
@@ -219,6 +224,62 @@ def test_a_classic_only_token_is_refused_by_a_v2_path_with_the_exact_body(
 
     assert answer.status_code == 401
     assert answer.text == '{"code":401,"message":"Unauthorized; scope does not match"}'
+
+
+def test_every_operation_refuses_a_token_without_its_scopes(shared: Flow) -> None:
+    access_token = shared.tokens(scope="read:me")["access_token"]
+    rfc = shared.sandbox.settings.profile == "rfc"
+
+    refused = {
+        operation: call_operation(shared, operation, access_token)
+        for operation in OPERATIONS
+    }
+
+    assert len(refused) > 100
+    for operation, answer in refused.items():
+        if rfc:
+            wanted = " ".join(sorted(operation.scope_sets[0]))
+            assert answer.status_code == 403, operation
+            assert f'scope="{wanted}"' in answer.headers["www-authenticate"]
+        else:
+            assert answer.status_code == 401, operation
+            assert answer.json() == SCOPE_MISMATCH, operation
+
+
+def test_every_scope_set_the_specs_list_passes_the_scope_check() -> None:
+    every_scope = frozenset(
+        s for op in OPERATIONS for sets in op.scope_sets for s in sets
+    )
+    app = replace(sandbox_app(), scopes=every_scope | SANDBOX_APP_SCOPES)
+    scope_sets = {scope_set for op in OPERATIONS for scope_set in op.scope_sets}
+
+    with started_flow("atlassian", apps=(app,)) as flow:
+        answers = [
+            (operation, call_operation(flow, operation, token))
+            for scope_set, token in tokens_for(flow, scope_sets).items()
+            for operation in OPERATIONS
+            if scope_set in operation.scope_sets
+        ]
+
+    assert len(answers) >= len(OPERATIONS)
+    for operation, answer in answers:
+        assert answer.status_code not in (401, 403, 500), (operation, answer.text)
+
+
+def tokens_for(flow: Flow, scope_sets: set[frozenset[str]]) -> dict[Any, str]:
+    """An access token holding exactly each scope set."""
+    return {
+        scope_set: str(flow.tokens(scope=" ".join(sorted(scope_set)))["access_token"])
+        for scope_set in scope_sets
+    }
+
+
+def call_operation(flow: Flow, operation: Operation, token: str) -> Any:
+    """Call an operation through the gateway, every path parameter set to 1."""
+    path = re.sub(r"\{[^}]+\}", "1", operation.path)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    url = f"{flow.url}/ex/confluence/{PINECONE}{path}"
+    return flow.http.request(operation.method, url, headers=headers)
 
 
 def test_accessible_resources_needs_no_particular_scope(shared: Flow) -> None:
