@@ -7,6 +7,7 @@ of them expiring in seconds, every time the sandbox reads goes through a `Clock`
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -27,6 +28,11 @@ class Clock:
         """Seconds since the epoch, as the sandbox sees them."""
         base = time.time() if self._frozen_at is None else self._frozen_at
         return base + self._offset
+
+    def __repr__(self) -> str:
+        now = dt.datetime.fromtimestamp(self.now(), dt.UTC).isoformat()
+        kind = "frozen" if self.frozen else "running"
+        return f"<Clock {kind} at {now}, advanced {self._offset:g} s>"
 
     @property
     def offset(self) -> float:

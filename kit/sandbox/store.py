@@ -129,7 +129,8 @@ class Retention:
 # at least this size), or once the clock has moved a minute past the last sweep.
 SWEEP_MIN_SIZE = 1024
 SWEEP_EVERY = 60.0
-# Failed client authentications are counted over a sliding minute (token.py).
+# Failed client authentications (token.py) are counted over a sliding minute, and
+# so are API calls (gateway.py): a window whose last entry is older is empty.
 FAILURE_WINDOW = 60.0
 
 

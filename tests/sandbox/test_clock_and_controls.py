@@ -111,6 +111,14 @@ def test_advance_adds_seconds_minutes_hours_and_days_together() -> None:
     assert clock.offset == 1 + 2 * 60 + 3 * 3600 + 4 * 86400
 
 
+def test_a_clock_shows_its_kind_its_time_and_how_far_it_moved() -> None:
+    clock = Clock(frozen_at=START_TIME)
+
+    clock.advance(minutes=11)
+
+    assert repr(clock) == "<Clock frozen at 2027-01-15T08:11:00+00:00, advanced 660 s>"
+
+
 @pytest.mark.parametrize("step", [-1, -0.001, math.nan, math.inf, -math.inf])
 def test_the_clock_refuses_to_go_back_or_to_infinity(step: float) -> None:
     clock = Clock(frozen_at=START_TIME)
