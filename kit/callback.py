@@ -514,7 +514,8 @@ class _CatcherServer(socketserver.TCPServer):
         except OSError as exc:
             raise _port_error(host, port, exc) from exc
         bound, self.port = self.socket.getsockname()[:2]
-        if bound != host or not ipaddress.ip_address(bound).is_loopback:
+        address = ipaddress.ip_address(bound)
+        if address != ipaddress.ip_address(host) or not address.is_loopback:
             raise CallbackPortError(
                 f"The catcher asked for {host} but is bound to {bound}; it stops "
                 "rather than listen beyond this machine. Report this as a bug."
@@ -529,11 +530,13 @@ class _CatcherServer(socketserver.TCPServer):
             daemon=True,
         )
         with self._lock:
-            if len(self._connections) >= _MAX_CONNECTIONS:
-                self.shutdown_request(request)
-                return
-            self._connections[thread] = request
-        thread.start()
+            full = len(self._connections) >= _MAX_CONNECTIONS
+            if not full:
+                self._connections[thread] = request
+        if full:
+            self.shutdown_request(request)
+        else:
+            thread.start()
 
     def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
         try:
@@ -907,8 +910,8 @@ class CallbackCatcher:
     def host_allowed(self, values: list[str]) -> bool:
         """Whether the Host header names this catcher (a DNS rebinding guard)."""
         port = self.port
-        names = {"127.0.0.1", "localhost", self._where.host}
-        names |= {"[::1]"} if "::1" in self._where.bind_hosts else set()
+        hosts = {"127.0.0.1", "localhost", self._where.host, *self._where.bind_hosts}
+        names = {f"[{host}]" if ":" in host else host for host in hosts}
         allowed = {f"{name}:{port}" for name in names}
         if port == 80:
             allowed |= names
