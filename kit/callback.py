@@ -105,7 +105,7 @@ class CallbackResult:
 
 
 @dataclass(frozen=True)
-class _ErrorAnswer:
+class ErrorResponse:
     """An OAuth error response (RFC 6749 section 4.1.2.1), state already checked."""
 
     error: str
@@ -238,7 +238,7 @@ def verify_iss(params: dict[str, list[str]], expected_iss: str | None) -> str | 
 
 def read_answer(
     params: dict[str, list[str]], **details: Any
-) -> CallbackResult | _ErrorAnswer:
+) -> CallbackResult | ErrorResponse:
     """The code, or the error, of a callback whose state and issuer are checked.
 
     Only `error`, `error_description` and `error_uri` of an error are kept (case
@@ -251,7 +251,7 @@ def read_answer(
     if "error" in one and "code" in one:
         raise _malformed("it carries both `code` and `error`")
     if "error" in one:
-        return _ErrorAnswer(
+        return ErrorResponse(
             one["error"], one.get("error_description"), one.get("error_uri")
         )
     if not one.get("code"):
@@ -312,7 +312,7 @@ def _settle(
     expected_state: str,
     expected_iss: str | None,
     **details: Any,
-) -> CallbackResult | _ErrorAnswer:
+) -> CallbackResult | ErrorResponse:
     """The end of the checks after `state`: issuer, then the answer; spends it."""
     try:
         verify_iss(params, expected_iss)
@@ -356,7 +356,7 @@ def parse_redirected_url(
         received_at=now(),
         via="paste",
     )
-    if isinstance(answer, _ErrorAnswer):
+    if isinstance(answer, ErrorResponse):
         raise answer.exception()
     logger.debug("A pasted callback URL gave a code (%s).", fingerprint(answer.code))
     return answer
@@ -948,7 +948,7 @@ class CallbackCatcher:
             except IssuerMismatchError as exc:
                 self._finish(exc, "failed")
                 return _Verdict(issuer_page(), ended=True)
-            if isinstance(answer, _ErrorAnswer):
+            if isinstance(answer, ErrorResponse):
                 self._finish(answer.exception(), "failed")
                 return _Verdict(answer.page(), ended=True)
             self._finish(answer, "caught")

@@ -587,16 +587,16 @@ def test_stop_releases_the_port_and_ends_an_unfinished_sign_in(state: str) -> No
     assert catcher.status.phase == "stopped"
 
 
-def test_an_idle_connection_does_not_hold_up_the_real_callback(
-    catcher: CallbackCatcher, state: str
-) -> None:
-    with socket.create_connection(("127.0.0.1", catcher.port), timeout=2):
+def test_an_idle_connection_does_not_hold_up_the_real_callback(state: str) -> None:
+    catcher = CallbackCatcher(REDIRECT_URI, state, timeout=5, read_timeout=2)
+    # a browser's speculative connection, opened and never used
+    with catcher, socket.create_connection(("127.0.0.1", catcher.port), timeout=2):
         started = time.monotonic()
         answer = get(catcher, code="c", state=state)
         took = time.monotonic() - started
 
     assert answer.status_code == 200
-    assert took < 0.4
+    assert took < 1.0  # far under the 2 s a single-threaded server would wait
 
 
 def test_a_pasted_url_given_to_a_running_catcher_wins_once(
