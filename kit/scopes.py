@@ -357,16 +357,16 @@ def scopes_for(operations: Iterable[OperationRef]) -> ScopeAdvice:
 
     v2 operations need granular scopes; each v1 operation takes its classic set or
     its granular alternative; one grant may mix both families, so the answer is
-    the union of one choice per operation, keeping only the minimal unions.
+    the union of one choice per operation, keeping only the minimal unions. When
+    more than `MAX_ADVISED_SETS` unions compete, each step keeps the best ranked,
+    so a long list of operations gets minimal sets, though perhaps not every one.
     """
     advice = tuple(explain_operation(op) for op in dict.fromkeys(operations))
     options: set[frozenset[str]] = {frozenset()}
-    for item in advice:
-        grown = {
-            option | set(group) for option in options for group in item.alternatives
-        }
-        options = _minimal(grown)
-    ranked = sorted(options, key=_rank)[:MAX_ADVISED_SETS]
+    for alternatives in dict.fromkeys(item.alternatives for item in advice):
+        grown = {option | set(group) for option in options for group in alternatives}
+        options = set(sorted(_minimal(grown), key=_rank)[:MAX_ADVISED_SETS])
+    ranked = sorted(_minimal(options), key=_rank)
     minimal_sets = tuple(tuple(sorted(option)) for option in ranked)
     return ScopeAdvice(advice, minimal_sets, _summary(len(advice), minimal_sets))
 

@@ -223,6 +223,16 @@ def test_every_advised_set_is_minimal_and_reaches_every_operation() -> None:
             assert not all(scopes.can_reach(smaller, op) for op in chosen)
 
 
+def test_advice_for_every_operation_stays_quick_and_reaches_them_all() -> None:
+    chosen = [op for op in scopes.all_operations() if op.scope_sets]
+
+    advice = scopes.scopes_for(chosen)
+
+    assert 0 < len(advice.minimal_sets) <= scopes.MAX_ADVISED_SETS
+    for option in advice.minimal_sets:
+        assert all(scopes.can_reach(option, op) for op in chosen)
+
+
 def test_each_operation_is_explained_in_one_sentence() -> None:
     advice = scopes.scopes_for(["v1 spaces", "v2 pages in space", "me"])
 
