@@ -66,7 +66,15 @@ class TokenStore:
         text = self._read_text()
         if text is None:
             return None
-        return _parse(text, self.path)
+        parsed = _parse(text)
+        del text  # no local holds the file's tokens in clear past here (case 101)
+        if isinstance(parsed, StoredTokens):
+            return parsed
+        message = (
+            f"The token file {self.path} is not one the kit wrote ({parsed}). "
+            "Delete it and run the authorization flow again."
+        )
+        raise TokenStoreError(message)
 
     def save(self, tokens: TokenSet, lineage: Lineage | None = None) -> None:
         """Write `tokens`; without `lineage`, they begin a new refresh-token family.
@@ -314,23 +322,26 @@ def _document(stored: StoredTokens) -> dict[str, Any]:
     }
 
 
-def _parse(text: str, path: Path) -> StoredTokens:
+def _parse(text: str) -> StoredTokens | str:
+    """The file's tokens, or the name of what was wrong with it; never raises.
+
+    Returning instead of raising keeps the file's text out of every frame of
+    the error the caller raises, and out of its chained cause.
+    """
     try:
         document = json.loads(text)
         if document.get("format") != FORMAT:
-            raise ValueError(f"format is not {FORMAT}")
+            return f"its format is not {FORMAT}"
         tokens = TokenSet.from_record(document["tokens"])
         lineage = document["lineage"]
-        return StoredTokens(
-            tokens, None if lineage is None else Lineage.from_record(lineage)
-        )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        message = (
-            f"The token file {path} is not one the kit wrote ({type(exc).__name__}). "
-            "Delete it and run the authorization flow again."
-        )
-        # Not chained: the cause's message may quote the file, tokens included.
-        raise TokenStoreError(message) from None
+        return type(exc).__name__
+    if lineage is None:
+        return StoredTokens(tokens, None)
+    try:
+        return StoredTokens(tokens, Lineage.from_record(lineage))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return type(exc).__name__
 
 
 def _next_lineage(current: StoredTokens, received: TokenSet) -> Lineage | None:
