@@ -9,11 +9,12 @@ the chain of refresh-token rotations as fingerprints only.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kit.clocks import AccessTokenClock, RefreshPolicy
@@ -51,16 +52,19 @@ def mask(secret: str) -> str:
     return secret[:SHOWN_PREFIX] + MASK
 
 
-@dataclass(frozen=True)
 class Secret:
     """A secret string that displays masked; `reveal()` gives the value to send.
 
     Typing `tokens.access_token` in a cell shows `Secret('eyJh…(masked)')`, so the
     token never lands in a notebook's saved outputs. Call `reveal()` only where the
-    value leaves for the server, such as an `Authorization` header.
+    value leaves for the server, such as an `Authorization` header. Not a
+    dataclass, so that `dataclasses.asdict` of a token set keeps it masked.
     """
 
-    _value: str = field(repr=False)
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
 
     def reveal(self) -> str:
         """The secret itself, for a request body or header; never print it."""
@@ -70,6 +74,14 @@ class Secret:
     def fingerprint(self) -> str:
         """The secret's short SHA-256 fingerprint (see `fingerprint`)."""
         return fingerprint(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
 
     def __bool__(self) -> bool:
         return bool(self._value)

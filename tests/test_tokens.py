@@ -6,6 +6,8 @@ locals of the kit's frames that a verbose traceback would show.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import re
 from typing import Any
@@ -159,6 +161,16 @@ def test_every_display_of_a_token_set_is_masked() -> None:
         assert CANARY_RT not in text
     assert "access_token=Secret('CANA…(masked)')" in repr(tokens)
     assert "CANA…(masked)" in tokens._repr_html_()
+
+
+def test_asdict_and_copies_of_a_token_set_stay_masked() -> None:
+    tokens = read(response())
+
+    shown = repr(dataclasses.asdict(tokens)) + repr(copy.deepcopy(tokens))
+
+    assert CANARY_AT not in shown
+    assert CANARY_RT not in shown
+    assert copy.deepcopy(tokens) == tokens
 
 
 def test_printing_a_token_set_shows_it_masked(
