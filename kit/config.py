@@ -182,7 +182,9 @@ def load(
     workshop's shared sandbox); `sandbox_url` is ignored in live mode. This
     function never asks for the secret; `load_asking_for_secret` does.
     """
-    return _config_from(_read_settings(env_file, environ), sandbox_url)
+    settings = _read_settings(env_file, environ)
+    del environ  # the caller's mapping may hold the secret in clear (case 101)
+    return _config_from(settings, sandbox_url)
 
 
 def load_asking_for_secret(
@@ -200,6 +202,7 @@ def load_asking_for_secret(
     cell (case 106).
     """
     settings = _read_settings(env_file, environ)
+    del environ  # the caller's mapping may hold the secret in clear (case 101)
     if settings.client_id and settings.redirect_uri and not settings.client_secret:
         secret = Secret(ask("Client secret of your Atlassian app (input hidden): "))
         settings = _Settings(
@@ -256,9 +259,7 @@ def _sandbox_config(settings: _Settings, sandbox_url: str | None) -> ClientConfi
 
 def _live_config(settings: _Settings) -> ClientConfig:
     _check_client_value(CLIENT_ID_VARIABLE, settings.client_id, "Client ID")
-    _check_client_value(
-        CLIENT_SECRET_VARIABLE, settings.client_secret.reveal(), "Secret", shown=False
-    )
+    _check_client_value(CLIENT_SECRET_VARIABLE, settings.client_secret, "Secret")
     _check_redirect_uri(settings.redirect_uri)
     return ClientConfig(
         client_id=settings.client_id,
@@ -329,11 +330,13 @@ def _file_values(path: Path | None) -> dict[str, str]:
 _PLACEHOLDER_PREFIX = "your-"
 
 
-def _check_client_value(
-    name: str, value: str, label: str, *, shown: bool = True
-) -> None:
-    if value.lower().startswith(_PLACEHOLDER_PREFIX):
-        quoted = f" ({value!r})" if shown else ""
+def _check_client_value(name: str, value: str | Secret, label: str) -> None:
+    """Refuse a placeholder or a pasted-in stray; a `Secret` is never echoed."""
+    problem = _client_value_problem(
+        value.reveal() if isinstance(value, Secret) else value
+    )
+    if problem == "placeholder":
+        quoted = "" if isinstance(value, Secret) else f" ({value!r})"
         message = (
             f"`{name}` still holds the placeholder from `.env.example`{quoted}. Paste "
             f"your app's {label} from Settings in the developer console "
@@ -341,13 +344,21 @@ def _check_client_value(
             "`ATLASSIAN_REDIRECT_URI` values to use the sandbox."
         )
         raise ConfigError(message)
-    if any(char.isspace() or not char.isprintable() for char in value):
+    if problem == "stray character":
         message = (
             f"`{name}` contains a space or a control character. Copy your app's "
             f"{label} again from Settings in the developer console ({CONSOLE_URL}), "
             "without the text around it."
         )
         raise ConfigError(message)
+
+
+def _client_value_problem(text: str) -> str | None:
+    if text.lower().startswith(_PLACEHOLDER_PREFIX):
+        return "placeholder"
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return "stray character"
+    return None
 
 
 def _check_redirect_uri(value: str) -> None:

@@ -353,6 +353,7 @@ def test_a_secret_with_a_space_inside_is_refused_without_echoing_it() -> None:
         load(env_file=None, environ=environ)
 
     assert CANARY_SECRET not in str(caught.value)
+    assert CANARY_SECRET not in kit_frames_text(caught.value)
 
 
 @pytest.mark.parametrize(
