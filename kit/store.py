@@ -15,6 +15,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,28 @@ class TokenStore:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
         logger.info("Deleted the token file %s.", self.path)
+
+    def fresh(
+        self,
+        refresh: Callable[[TokenSet], TokenSet],
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> TokenSet:
+        """The saved tokens, refreshed first if the access token is due (60 s leeway).
+
+        The refresh goes through `refresh_with`, so that callers racing on the
+        same expired token refresh once between them (case 100).
+        """
+        stored = self.load()
+        if stored is None:
+            message = (
+                f"There is no token file at {self.path}. Run the authorization "
+                "flow, then save its tokens with `TokenStore.save`."
+            )
+            raise TokenStoreError(message)
+        if not stored.tokens.needs_refresh(now):
+            return stored.tokens
+        return self.refresh_with(refresh, stale=stored.tokens)
 
     def refresh_with(
         self,
@@ -257,10 +280,11 @@ class TokenStore:
 
 def _atomic_write(path: Path, stored: StoredTokens) -> None:
     """Temp file in the same directory, fsync, `os.replace`, fsync the directory."""
-    fd, temporary = tempfile.mkstemp(
-        prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent
-    )
+    temporary: str | None = None
     try:
+        fd, temporary = tempfile.mkstemp(
+            prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent
+        )
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
             json.dump(_document(stored), handle, indent=2)
@@ -268,8 +292,9 @@ def _atomic_write(path: Path, stored: StoredTokens) -> None:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
         if not isinstance(exc, Exception):
             raise
         cause = exc.strerror if isinstance(exc, OSError) else None

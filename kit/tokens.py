@@ -131,6 +131,12 @@ class TokenSet:
         is the requested one (RFC 6749 section 3.3). `now` is read once, here.
         """
         received_at = now()
+        if not isinstance(body, Mapping):
+            message = (
+                "The token response is not a JSON object (RFC 6749 section 5.1). "
+                "Check that the auth URL points at Atlassian or the sandbox."
+            )
+            raise TokenResponseError(message)
         access_token = _wrapped(body.get("access_token"))
         refresh_token = _wrapped(body.get("refresh_token"))
         fields = {

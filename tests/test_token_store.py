@@ -11,13 +11,15 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_driver import Flow, kit_frames_text
+from sandbox_driver import START_TIME, Flow, advance_clock, kit_frames_text
 
 from kit.errors import TokenStoreError
 from kit.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
@@ -199,12 +201,13 @@ def half_written_dump(obj: Any, handle: Any, **kwargs: Any) -> None:
 @pytest.mark.parametrize(
     ("module", "name", "call"),
     [
+        (tempfile, "mkstemp", 1),
         (os, "fchmod", 1),
         (json, "dump", 1),
         (os, "fsync", 1),
         (os, "replace", 1),
     ],
-    ids=["fchmod", "json.dump", "fsync of the file", "os.replace"],
+    ids=["mkstemp", "fchmod", "json.dump", "fsync of the file", "os.replace"],
 )
 def test_a_save_interrupted_before_the_rename_leaves_the_old_file_whole(
     store: TokenStore,
@@ -443,7 +446,9 @@ def test_the_store_and_what_it_holds_display_masked(store: TokenStore) -> None:
 # --- Case 100: concurrent refreshes against a running sandbox ------------------
 
 
-def sandbox_refresh(flow: Flow, calls: list[str]) -> Callable[[TokenSet], TokenSet]:
+def sandbox_refresh(
+    flow: Flow, calls: list[str], now: Callable[[], float] = time.time
+) -> Callable[[TokenSet], TokenSet]:
     """A refresh function posting to the sandbox's token endpoint, counting calls."""
 
     def refresh(current: TokenSet) -> TokenSet:
@@ -451,7 +456,7 @@ def sandbox_refresh(flow: Flow, calls: list[str]) -> Callable[[TokenSet], TokenS
         calls.append(threading.current_thread().name)
         answer = flow.refresh(current.refresh_token.reveal())
         assert answer.status_code == 200, answer.text
-        return TokenSet.from_response(answer.json())
+        return TokenSet.from_response(answer.json(), now=now)
 
     return refresh
 
@@ -546,3 +551,32 @@ def test_two_processes_finding_the_same_expired_token_refresh_exactly_once(
     assert len(stored.lineage.rotations) == 1
     assert stored.tokens.refresh_token is not None
     assert flow.refresh(stored.tokens.refresh_token.reveal()).status_code == 200
+
+
+def test_fresh_refreshes_once_when_the_access_token_is_due(
+    atlassian_flow: Flow, store: TokenStore
+) -> None:
+    local = {"now": START_TIME}
+    initial = TokenSet.from_response(atlassian_flow.tokens(), now=lambda: local["now"])
+    store.save(initial)
+    calls: list[str] = []
+    refresh = sandbox_refresh(atlassian_flow, calls, now=lambda: local["now"])
+
+    # Well before expiry, the saved tokens come back as they are.
+    local["now"] = START_TIME + 3600 - 61
+    early = store.fresh(refresh, now=lambda: local["now"])
+    # Within the 60 s leeway, one refresh happens, and only one.
+    local["now"] = START_TIME + 3600 - 60
+    advance_clock(atlassian_flow, 3600 - 60)
+    due = store.fresh(refresh, now=lambda: local["now"])
+    again = store.fresh(refresh, now=lambda: local["now"])
+
+    assert early == initial
+    assert due.access_token != initial.access_token
+    assert again == due
+    assert len(calls) == 1
+
+
+def test_fresh_with_nothing_saved_says_to_run_the_flow(store: TokenStore) -> None:
+    with pytest.raises(TokenStoreError, match="no token file"):
+        store.fresh(lambda current: current)

@@ -58,6 +58,14 @@ def test_a_response_without_an_access_token_is_an_error() -> None:
         read(response(access_token=None))
 
 
+@pytest.mark.parametrize("body", [[CANARY_AT], "access_token", None])
+def test_a_response_that_is_no_json_object_is_an_error(body: Any) -> None:
+    with pytest.raises(TokenResponseError, match="not a JSON object") as caught:
+        TokenSet.from_response(body)
+
+    assert CANARY_AT not in str(caught.value)
+
+
 @pytest.mark.parametrize("value", ["", 42, ["x"]])
 def test_an_empty_or_non_string_access_token_is_an_error(value: object) -> None:
     with pytest.raises(TokenResponseError, match="holds no `access_token`"):
