@@ -17,26 +17,47 @@
     ├── ExchangeRefusedError   the kit will not send a request that cannot succeed
     ├── TokenStoreError        the token file cannot be read or written
     ├── ApiError               the gateway or Confluence answered with an error
-    │   └── ScopeError             the token lacks the scopes an operation needs
-    └── TransportError         no answer: refused connection, timeout, TLS
+    │   ├── ScopeError             the token lacks the scopes an operation needs
+    │   └── RateLimitedError       429 or 503 went on past the retries the kit allows
+    └── TransportError         no usable answer: refused, timed out, cut off, too big
 
 Messages say what happened and what to do, and never hold a secret: codes,
-tokens, `state` and the client secret appear only as short fingerprints.
+tokens, `state` and the client secret appear only as short fingerprints. An error
+that came from an HTTP answer carries its masked record as `exchange`, which
+`kit.doctor.diagnose` reads.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kit.record import Exchange
+
 
 class KitError(Exception):
-    """The root of the kit's errors. `error` is the OAuth error code, if any."""
+    """The root of the kit's errors.
+
+    `error` is the OAuth error code, if any; `exchange` the masked record of the
+    HTTP exchange that failed, if one did.
+    """
 
     error: str | None = None
+    exchange: Exchange | None = None
 
-    def __init__(self, message: str, *, error: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if error is not None:
             self.error = error
+        if exchange is not None:
+            self.exchange = exchange
 
 
 class ConfigError(KitError, ValueError):
@@ -87,8 +108,9 @@ class TokenEndpointError(KitError):
         status: int,
         error: str | None = None,
         description: str | None = None,
+        exchange: Exchange | None = None,
     ) -> None:
-        super().__init__(message, error=error)
+        super().__init__(message, error=error, exchange=exchange)
         self.status = status
         self.description = description
 
@@ -114,16 +136,61 @@ class TokenStoreError(KitError):
 
 
 class ApiError(KitError):
-    """An API call answered with an error status; `status` is that status."""
+    """An API call answered with an error status; `status` is that status.
 
-    def __init__(self, message: str, *, status: int, error: str | None = None) -> None:
-        super().__init__(message, error=error)
+    `status` is None for an error found before sending, such as a preflight.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        error: str | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, error=error, exchange=exchange)
         self.status = status
 
 
 class ScopeError(ApiError):
-    """The token lacks the scopes an operation accepts (facts 5.4)."""
+    """The token lacks the scopes an operation accepts (facts 5.4).
+
+    `operation` is the operation's key (`v2 GET /pages`), `accepted` the scope
+    sets of which any one suffices, `granted` the token's scopes. Raised by the
+    kit's preflight (`status` None) or after the gateway's 401.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        operation: str,
+        accepted: tuple[tuple[str, ...], ...],
+        granted: tuple[str, ...],
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, status=status, exchange=exchange)
+        self.operation = operation
+        self.accepted = accepted
+        self.granted = granted
+
+
+class RateLimitedError(ApiError):
+    """The server kept answering 429 or 503; `retry_after` is its last wish, in s."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retry_after: float | None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, status=status, exchange=exchange)
+        self.retry_after = retry_after
 
 
 class TransportError(KitError):
-    """No HTTP answer arrived: the connection failed or timed out."""
+    """No usable answer: refused, timed out, cut off, or too large to read."""

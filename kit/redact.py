@@ -1,0 +1,127 @@
+"""Keeping secrets out of text: log lines, recorded exchanges, error messages.
+
+`scrub` masks every value of a secret field (`client_secret`, `code`, `state`,
+`access_token`, `refresh_token`, ...) in form, JSON, dict-repr and header syntax,
+and every secret the kit was told of with `remember`. `protect_library_logs`
+puts that scrubbing in front of requests-oauthlib's, oauthlib's and urllib3's
+DEBUG lines, which print request bodies and tokens as they are (case 103).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from kit.tokens import Secret, mask
+
+# Fields whose values are secrets wherever they appear (RFC 6749 sections 4.1, 5.1).
+SECRET_FIELDS = (
+    "client_secret",
+    "code",
+    "code_verifier",
+    "state",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "password",
+)
+# The loggers of the libraries under the kit that log secrets at DEBUG level.
+LIBRARY_LOGGERS = ("requests_oauthlib", "oauthlib", "urllib3")
+REMEMBERED_LIMIT = 512  # the newest secrets kept for scrubbing by value
+MIN_REMEMBERED_LENGTH = 8  # shorter values would mask ordinary words
+
+_names = "|".join(SECRET_FIELDS)
+# name=value in a query or form body; "name": "value" in JSON; 'name': 'value'
+# in a Python dict's repr. The name must not be the tail of a longer word, so
+# that `status_code=400` and `error_code` stay as they are.
+_FIELD = re.compile(
+    rf"(?<![\w-])(?P<q>[\"']?)(?P<name>{_names})(?P=q)(?P<sep>\s*[:=]\s*)"
+    rf"(?P<vq>[\"']?)(?P<value>[^\"'&\s,;}}\]]+)"
+)
+_AUTHORIZATION = re.compile(
+    r"(?P<scheme>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9\-._~+/=]{6,})",
+    re.IGNORECASE,
+)
+
+_remembered: deque[str] = deque(maxlen=REMEMBERED_LIMIT)
+_remembered_lock = threading.Lock()
+_installed: set[str] = set()
+
+
+def remember(*secrets: str | Secret | None) -> None:
+    """Mask these values in everything `scrub` sees from now on.
+
+    For secrets that may turn up where no field name announces them, such as
+    an error page that echoes a token. Very short values are not remembered:
+    they would mask ordinary words.
+    """
+    values = [s.reveal() if isinstance(s, Secret) else s for s in secrets]
+    with _remembered_lock:
+        for value in values:
+            if value and len(value) >= MIN_REMEMBERED_LENGTH:
+                if value not in _remembered:
+                    _remembered.append(value)
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret field's value and every remembered secret masked."""
+    text = _FIELD.sub(_masked_field, text)
+    text = _AUTHORIZATION.sub(
+        lambda m: m.group("scheme") + mask(m.group("value")), text
+    )
+    with _remembered_lock:
+        remembered = sorted(_remembered, key=len, reverse=True)
+    for value in remembered:
+        if value in text:
+            text = text.replace(value, mask(value))
+    return text
+
+
+def _masked_field(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if value.endswith("(masked)") or value == "(empty)":
+        return match.group(0)
+    return (
+        f"{match.group('q')}{match.group('name')}{match.group('q')}"
+        f"{match.group('sep')}{match.group('vq')}{mask(value)}"
+    )
+
+
+class RedactingFilter(logging.Filter):
+    """Formats each record once, scrubbed, so that no handler sees the secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a library's own formatting mistake
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = scrub(message)
+        record.args = ()
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def protect_library_logs(prefixes: Iterable[str] = LIBRARY_LOGGERS) -> None:
+    """Scrub the DEBUG lines of requests-oauthlib, oauthlib and urllib3.
+
+    A logger's filter applies only to records logged on that very logger, so
+    the filter goes on each module's logger under these names that exists now;
+    call it again after importing more of them (the kit does, before each
+    request). Idempotent.
+    """
+    wanted = tuple(prefixes)
+    existing = list(logging.root.manager.loggerDict)
+    for name in (*wanted, *existing):
+        if name in _installed or not _under(name, wanted):
+            continue
+        logging.getLogger(name).addFilter(_FILTER)
+        _installed.add(name)
+
+
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
