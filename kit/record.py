@@ -88,7 +88,7 @@ class Exchange:
         return f"{self.method} {path} -> {self.status} {self.reason}{took}".rstrip()
 
     def raw(self) -> str:
-        """The exchange as HTTP/1.1 text: request line, headers, body; then the answer."""
+        """The exchange as HTTP/1.1 text: the request, then the answer."""
         parts = urlsplit(self.url)
         target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         lines = [f"{self.method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
@@ -123,7 +123,7 @@ class Exchange:
         return _variables_note(_VARIABLE.findall(command), "#") + command
 
     def to_python(self) -> str:
-        """The same request as a `requests` call; masked values come from `os.environ`."""
+        """The request as a `requests` call; masked values come from `os.environ`."""
         headers = dict(self._exported_headers())
         lines = ["import os", "", "import requests", "", "response = requests.request("]
         lines += [f"    {self.method!r},", f"    {_python_value(self.url)},"]
@@ -284,21 +284,21 @@ def _masked_url(url: str) -> str:
 
 
 def _masked_headers(items: Any) -> Headers:
-    shown = []
-    for name, value in items:
-        if name.lower() in _SECRET_HEADERS:
-            scheme, _, credential = str(value).partition(" ")
-            if credential and name.lower().endswith("authorization"):
-                remember(credential)
-                value = f"{scheme} {mask(credential)}"
-            else:
-                value = mask(str(value))
-        shown.append((str(name), scrub(str(value))))
-    return tuple(shown)
+    return tuple((str(name), _masked_header(str(name), str(v))) for name, v in items)
+
+
+def _masked_header(name: str, value: str) -> str:
+    if name.lower() not in _SECRET_HEADERS:
+        return scrub(value)
+    scheme, _, credential = value.partition(" ")
+    if credential and name.lower().endswith("authorization"):
+        remember(credential)
+        return f"{scheme} {mask(credential)}"
+    return mask(value)
 
 
 def _masked_body(body: object, content_type: str | None) -> str | None:
-    if body is None or body == b"" or body == "":
+    if body is None or body in {b"", ""}:
         return None
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     if content_type and "x-www-form-urlencoded" in content_type:
@@ -342,16 +342,22 @@ def _quoted(text: str) -> str:
     """A shell word: single-quoted, except `$VARS`, which stay expandable."""
     if "$" not in text:
         return shlex.quote(text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
+    for special in ("\\", '"', "`"):
+        text = text.replace(special, "\\" + special)
+    text = re.sub(r"\$(?![A-Z])", r"\\$", text)  # only `$NAME` expands
+    return f'"{text}"'
+
+
+_OPTIONS_WITH_VALUES = frozenset(
+    {"curl", "-H", "-X", "--data-urlencode", "--data-binary"}
+)
 
 
 def _join_pairs(words: list[str]) -> list[str]:
     """Keep each option beside its value on one line of the command."""
     joined: list[str] = []
     for word in words:
-        if joined and joined[-1] in {"-H", "-X", "--data-urlencode", "--data-binary"}:
-            joined[-1] += " " + word
-        elif joined and joined[-1] == "curl":
+        if joined and joined[-1] in _OPTIONS_WITH_VALUES:
             joined[-1] += " " + word
         else:
             joined.append(word)

@@ -61,9 +61,10 @@ def remember(*secrets: str | Secret | None) -> None:
     values = [s.reveal() if isinstance(s, Secret) else s for s in secrets]
     with _remembered_lock:
         for value in values:
-            if value and len(value) >= MIN_REMEMBERED_LENGTH:
-                if value not in _remembered:
-                    _remembered.append(value)
+            if value is None or len(value) < MIN_REMEMBERED_LENGTH:
+                continue
+            if value not in _remembered:
+                _remembered.append(value)
 
 
 def scrub(text: str) -> str:

@@ -72,7 +72,7 @@ class KitAdapter(HTTPAdapter):
             "https": _QuietHTTPSConnectionPool,
         }
 
-    def send(  # type: ignore[override]
+    def send(  # type: ignore[override]  # noqa: PLR0917 - requests' signature
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -144,7 +144,8 @@ def check_transport(url: str, *, allow_plain_http: bool = False) -> None:
     sandbox on the local network (case 96).
     """
     scheme = urlsplit(url).scheme.lower()
-    if scheme == "https" or (scheme == "http" and (allow_plain_http or is_loopback(url))):
+    plain_allowed = allow_plain_http or is_loopback(url)
+    if scheme == "https" or (scheme == "http" and plain_allowed):
         return
     if scheme == "http":
         message = (
