@@ -13,3 +13,9 @@ __all__ = ["__version__"]
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# From the first import on, the DEBUG lines of requests-oauthlib, oauthlib and
+# urllib3 show secrets masked (case 103). No library is imported for it.
+from kit.redact import protect_library_logs  # noqa: E402
+
+protect_library_logs()

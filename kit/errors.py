@@ -193,4 +193,12 @@ class RateLimitedError(ApiError):
 
 
 class TransportError(KitError):
-    """No usable answer: refused, timed out, cut off, or too large to read."""
+    """No usable answer: refused, timed out, cut off, or too large to read.
+
+    `timed_out` tells a timeout (the request may have arrived) from a refused
+    connection or an unreadable answer.
+    """
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out

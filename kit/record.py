@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -107,10 +107,8 @@ class Exchange:
 
     def to_curl(self) -> str:
         """A curl command that sends this request again; masked values are `$VARS`."""
-        words = ["curl", "-sS"]
-        if self.method != "GET" or self.request_body:
-            words += ["-X", self.method]
-        words.append(_quoted(self.url))
+        method = f" -X {self.method}" if self.method != "GET" else ""
+        words = [f"curl -sS{method} {_quoted(self.url)}"]
         for name, value in self._exported_headers():
             words += ["-H", _quoted(f"{name}: {value}")]
         form = self._form()
@@ -302,15 +300,18 @@ def _masked_body(body: object, content_type: str | None) -> str | None:
         return None
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     if content_type and "x-www-form-urlencoded" in content_type:
-        pairs = parse_qsl(text, keep_blank_values=True)
-        for name, value in pairs:
-            if name in SECRET_FIELDS:
-                remember(value)
-        text = urlencode(
-            [(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs],
-            safe=":/…()",
-        )
+        text = "&".join(_masked_form_piece(piece) for piece in text.split("&"))
     return _cut(scrub(text))
+
+
+def _masked_form_piece(piece: str) -> str:
+    """`name=value` as sent, the value masked when the name is a secret's."""
+    name, equals, value = piece.partition("=")
+    if unquote_plus(name) not in SECRET_FIELDS:
+        return piece
+    secret = unquote_plus(value)
+    remember(secret)
+    return f"{name}{equals}{mask(secret)}"
 
 
 def _cut(text: str) -> str:
@@ -348,9 +349,7 @@ def _quoted(text: str) -> str:
     return f'"{text}"'
 
 
-_OPTIONS_WITH_VALUES = frozenset(
-    {"curl", "-H", "-X", "--data-urlencode", "--data-binary"}
-)
+_OPTIONS_WITH_VALUES = frozenset({"-H", "--data-urlencode", "--data-binary"})
 
 
 def _join_pairs(words: list[str]) -> list[str]:

@@ -28,8 +28,22 @@ SECRET_FIELDS = (
     "id_token",
     "password",
 )
-# The loggers of the libraries under the kit that log secrets at DEBUG level.
+# The loggers of the libraries under the kit that log secrets at DEBUG level,
+# and the modules among them known to log; the filter goes on each one.
 LIBRARY_LOGGERS = ("requests_oauthlib", "oauthlib", "urllib3")
+KNOWN_MODULE_LOGGERS = (
+    "requests_oauthlib.oauth2_session",
+    "requests_oauthlib.oauth2_auth",
+    "oauthlib.oauth2.rfc6749.parameters",
+    "oauthlib.oauth2.rfc6749.clients.base",
+    "oauthlib.oauth2.rfc6749.tokens",
+    "oauthlib.common",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "urllib3.poolmanager",
+)
 REMEMBERED_LIMIT = 512  # the newest secrets kept for scrubbing by value
 MIN_REMEMBERED_LENGTH = 8  # shorter values would mask ordinary words
 
@@ -111,13 +125,14 @@ def protect_library_logs(prefixes: Iterable[str] = LIBRARY_LOGGERS) -> None:
     """Scrub the DEBUG lines of requests-oauthlib, oauthlib and urllib3.
 
     A logger's filter applies only to records logged on that very logger, so
-    the filter goes on each module's logger under these names that exists now;
-    call it again after importing more of them (the kit does, before each
-    request). Idempotent.
+    the filter goes on each module logger known to log secrets (created now if
+    the library is not imported yet: it finds the same logger later) and on
+    every logger under these names that exists now. `import kit` calls it, and
+    so does every kit session. Idempotent.
     """
     wanted = tuple(prefixes)
     existing = list(logging.root.manager.loggerDict)
-    for name in (*wanted, *existing):
+    for name in (*wanted, *KNOWN_MODULE_LOGGERS, *existing):
         if name in _installed or not _under(name, wanted):
             continue
         logging.getLogger(name).addFilter(_FILTER)
