@@ -1,0 +1,5 @@
+"""`python -m kit`: sign in, show the token, call Confluence, ask the doctor."""
+
+from kit.cli import main
+
+raise SystemExit(main())
