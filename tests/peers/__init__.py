@@ -1,0 +1,1 @@
+"""Authorization servers that are not ours, for tests and benchmarks to talk to."""
