@@ -75,14 +75,17 @@ def exchange_code(
     """
     code = Secret(callback.code if isinstance(callback, CallbackResult) else callback)
     redirect_uri = _redirect_uri(config, callback, request)
-    verifier = request.code_verifier if request is not None else None
+    del callback  # a bare code is a secret in clear; no frame keeps it (case 101)
+    verifier = None if request is None else request.code_verifier
+    pkce = None if verifier is None else Secret(verifier)
+    del verifier
     url = token_url(config)
     check_transport(url, allow_plain_http=_plain_http(config, allow_plain_http))
     remember(code, config.client_secret)
     _SENT_CODES.claim(code.fingerprint)
 
     def send(session: OAuth2Session) -> None:
-        extra: dict[str, Any] = {} if verifier is None else {"code_verifier": verifier}
+        extra: dict[str, Any] = {} if pkce is None else {"code_verifier": pkce.reveal()}
         session.fetch_token(
             url,
             code=code.reveal(),
