@@ -79,6 +79,8 @@ def _seconds_or_date(value: str, now: float) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # the asctime form: HTTP dates are UTC (RFC 9110 5.6.7)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
 
 
