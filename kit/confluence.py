@@ -169,7 +169,7 @@ class Confluence:
         self.config = config
         self.cloud_id = cloud_id
         self.preflight = preflight
-        self._source = _source(config, tokens, refresh)
+        self._source = _source(config, tokens, refresh, options)
         self._caller = ApiCaller(config, self._source, **options)
 
     @property
@@ -359,12 +359,17 @@ def api_path(api: Api, path: str) -> str:
 
 
 def _source(
-    config: ClientConfig, tokens: TokenSet | TokenStore, refresh: Refresh | None
+    config: ClientConfig,
+    tokens: TokenSet | TokenStore,
+    refresh: Refresh | None,
+    options: Mapping[str, Any],
 ) -> TokenSource:
+    """Where the tokens come from; a store refreshes through the same history."""
     if refresh is None and isinstance(tokens, TokenStore):
         from kit.exchange import refresher  # noqa: PLC0415 - only for stores
 
-        refresh = refresher(config)
+        shared = {k: options[k] for k in ("history", "timeout") if k in options}
+        refresh = refresher(config, **shared)
     return TokenSource(tokens, refresh)
 
 
@@ -372,7 +377,7 @@ def _caller(
     config: ClientConfig, tokens: TokenSet | TokenStore, options: dict[str, Any]
 ) -> ApiCaller:
     refresh = options.pop("refresh", None)
-    return ApiCaller(config, _source(config, tokens, refresh), **options)
+    return ApiCaller(config, _source(config, tokens, refresh, options), **options)
 
 
 def _results(body: Any) -> tuple[Any, ...]:
