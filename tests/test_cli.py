@@ -226,7 +226,7 @@ def test_without_a_sandbox_or_an_app_the_error_says_how_to_start_one(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLASSIAN_")}
 
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+    done = subprocess.run(
         [sys.executable, "-m", "kit", "login", "--no-browser"],
         env=env,
         cwd=tmp_path,
