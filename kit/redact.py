@@ -95,16 +95,17 @@ def scrub(text: str) -> str:
     return text
 
 
-# Values that are never secrets although their field names say so: a status in
-# `{"code":401}` or an error code in `{"code":"NOT_FOUND"}` (facts 5.4, 6.6).
-_NOT_SECRET = re.compile(r"\d{1,6}|[A-Z][A-Z0-9_]*")
+# Values of a `code` field that are never secrets: a status in `{"code":401}`
+# or an error code in `{"code":"NOT_FOUND"}` (facts 5.4, 6.6). In any other
+# field, such as `state` or `password`, they may well be.
+_NOT_SECRET_CODE = re.compile(r"\d{1,6}|[A-Z][A-Z0-9_]*")
 
 
 def _masked_field(match: re.Match[str]) -> str:
     value = match.group("value")
     if value.endswith("(masked)") or value == "(empty)":
         return match.group(0)
-    if _NOT_SECRET.fullmatch(value):
+    if match.group("name") == "code" and _NOT_SECRET_CODE.fullmatch(value):
         return match.group(0)
     return (
         f"{match.group('q')}{match.group('name')}{match.group('q')}"
