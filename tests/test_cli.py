@@ -238,3 +238,31 @@ def test_without_a_sandbox_or_an_app_the_error_says_how_to_start_one(
 
     assert done.returncode == 1
     assert "ATLASSIAN_AUTH_URL" in done.stderr
+
+
+def test_call_refreshes_a_token_the_server_calls_dead_and_saves_the_rotation(
+    kit: Kit,
+) -> None:
+    kit.login()
+    before = json.loads(kit.store.read_text())
+    kit.sandbox.clock.advance(seconds=3601)  # dead on the server, fresh locally
+
+    called = kit.run("call", "v2", "spaces")
+
+    after = json.loads(kit.store.read_text())
+    assert called.returncode == 0, called.stderr
+    assert after["tokens"]["refresh_token"] != before["tokens"]["refresh_token"]
+    assert len(after["lineage"]["rotations"]) == 1
+
+
+def test_call_refreshes_first_when_the_saved_token_is_due(kit: Kit) -> None:
+    kit.login()
+    saved = json.loads(kit.store.read_text())
+    saved["tokens"]["expires_at"] = saved["tokens"]["received_at"]  # due locally
+    kit.store.write_text(json.dumps(saved))
+
+    called = kit.run("call", "v2", "spaces")
+
+    after = json.loads(kit.store.read_text())
+    assert called.returncode == 0, called.stderr
+    assert after["tokens"]["access_token"] != saved["tokens"]["access_token"]
