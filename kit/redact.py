@@ -55,8 +55,12 @@ _FIELD = re.compile(
     rf"(?<![\w-])(?P<q>[\"']?)(?P<name>{_names})(?P=q)(?P<sep>\s*[:=]\s*)"
     rf"(?P<vq>[\"']?)(?P<value>[^\"'&\s,;}}\]]+)"
 )
+# A credential after its scheme; not the auth-params of a `WWW-Authenticate`
+# challenge (`Bearer realm="..."`, RFC 6750 section 3), which are no secret.
 _AUTHORIZATION = re.compile(
-    r"(?P<scheme>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9\-._~+/=]{6,})",
+    r"(?P<scheme>\b(?:Bearer|Basic)\s+)"
+    r"(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)"
+    r"(?P<value>[A-Za-z0-9\-._~+/=]{6,})",
     re.IGNORECASE,
 )
 
