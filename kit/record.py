@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 import requests
 
@@ -275,9 +275,7 @@ def _masked_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    masked = [(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs]
-    query = urlencode(masked, safe=":/,()…")
+    query = "&".join(_masked_form_piece(piece) for piece in parts.query.split("&"))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
