@@ -120,7 +120,11 @@ def configure_session(
     session.headers["Accept"] = "application/json"
 
     def on_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        _read_capped(response, max_answer_bytes)
+        try:
+            _read_capped(response, max_answer_bytes)
+        except TransportError as exc:
+            _record_unread(response, step, history, exc)
+            raise
         exchange = from_response(response, step)
         history.add(exchange)
         logger.info("%s (%s).", exchange.summary(), _origin(response.url))
@@ -179,6 +183,22 @@ def _read_capped(response: requests.Response, limit: int) -> None:
         ) from None
     # What `Response.content` would have read, read here under the cap.
     response._content = b"".join(chunks)
+
+
+def _record_unread(
+    response: requests.Response, step: str, history: History, error: TransportError
+) -> None:
+    """Record and log an answer the kit stopped reading: too large, or cut off."""
+    request = response.request
+    started_at = time.time() - response.elapsed.total_seconds()
+    history.add(from_failure(request, step, error.message, started_at))
+    logger.info(
+        "%s %s: answered %s, not read (%s)",
+        request.method,
+        _where(request),
+        response.status_code,
+        error.message,
+    )
 
 
 def _too_large(response: requests.Response, limit: int) -> TransportError:
