@@ -202,6 +202,8 @@ def _token_request(  # noqa: PLR0917 - private, called twice
     try:
         with _plain_http_allowed(token_url(config)):
             send(session)
+    except TransportError as exc:  # an answer cut off or too large to read
+        raise _no_answer(grant, timed_out=exc.timed_out) from None
     except KitError as exc:
         # Raised inside requests-oauthlib's frames, whose locals hold the secret
         # and the code: shown from here up only (case 101).

@@ -177,9 +177,14 @@ def _read_capped(response: requests.Response, limit: int) -> None:
                 raise _too_large(response, limit)
             chunks.append(chunk)
     except requests.RequestException as exc:
+        # requests reports a read timeout inside the body as a ConnectionError.
+        timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc)
+        said = "the answer timed out" if timed_out else _failure_text(exc)
         raise TransportError(
-            f"The answer from {_origin(response.url)} was cut off "
-            f"({_failure_text(exc)}). Try again."
+            f"The answer from {_origin(response.url)} was cut off ({said}). "
+            "The request may have arrived: check its effect before you send it "
+            "again.",
+            timed_out=timed_out,
         ) from None
     # What `Response.content` would have read, read here under the cap.
     response._content = b"".join(chunks)
