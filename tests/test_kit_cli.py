@@ -1,6 +1,6 @@
-"""`python -m kit` end to end against a running sandbox, as a person drives it:
-login with the browser's part done by the test, token, call, and the doctor after
-a refusal, a declined consent and a call the token's scopes cannot reach.
+"""`python -m kit`, the kit's command line, end to end against a running sandbox:
+login with the test in the browser's place, token, call, and the doctor after a
+refusal, a declined consent and a call the token's scopes cannot reach.
 """
 
 from __future__ import annotations
