@@ -18,7 +18,7 @@ from string import Template
 from typing import Any, Literal, get_args
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from kit import errors
+from kit import errors, scopes
 from kit.record import Exchange
 from kit.redact import SECRET_FIELDS, scrub
 from kit.tokens import mask
@@ -195,6 +195,14 @@ TOKEN | 429 | invalid_client
   cause: Too many requests with a wrong client secret in one minute.
   fix: $retry Fix the secret first. @client
   see: RFC 6749 section 2.3.1
+exchange | 400 | invalid_request invalid_grant | code_verifier/code challenge/pkce
+  what: The token endpoint refused the PKCE check of this code: $said.
+  cause: The authorization URL carried a `code_challenge`, and the exchange sent
+    no `code_verifier` or another one; or it sent a verifier for a code that had
+    no challenge.
+  fix: Pass the `AuthorizationRequest` that began the flow to `exchange_code`
+    (`request=`), which sends its own verifier; authorize again for a fresh code.
+  see: RFC 7636 sections 4.5, 4.6; RFC 9700 section 4.8.2
 exchange | 400 403 | invalid_request invalid_grant | code is invalid/authorization code
   what: The token endpoint refused the authorization code.
   cause: It expired, was used already (a re-run cell), is not the callback's, or
@@ -735,33 +743,33 @@ def _on_site_domain(exchange: Exchange, marks: set[str]) -> bool:
     return on_site or parts.path.startswith("/wiki") or "html" in marks
 
 
-# What a Confluence path needs (facts 5.3), and what replaced it (facts 6.1).
-_SCOPES_BY_PATH = (
-    (r"/wiki/api/v2/(spaces/[^/]+/)?pages", "`read:page:confluence`"),
-    (r"/wiki/api/v2/spaces", "`read:space:confluence` (not `read:space-details`)"),
-    (r"/rest/api/search", "`search:confluence` or `read:content-details:confluence`"),
-    (r"/rest/api/user", "`read:confluence-user` or `read:content-details:confluence`"),
-    (r"/rest/api/space", "`read:confluence-space.summary` or its granular twin"),
-    (r"/rest/api/content", "`read:confluence-content.summary` or its granular twin"),
-    (r"/me/?$", "`read:me` (the User Identity API)"),
-)
-_SCOPES_DEFAULT = "the scopes `kit.scopes.explain_operation` lists for it"
+# What replaced a removed v1 endpoint (facts 6.1).
 _V2_BY_PATH = (
     (r"/rest/api/space/[^/]+", "`GET /wiki/api/v2/spaces?keys=<key>`"),
     (r"/rest/api/space", "`GET /wiki/api/v2/spaces`"),
     (r"/rest/api/content/[^/]+", "`GET /wiki/api/v2/pages/{id}`"),
     (r"/rest/api/content", "`/wiki/api/v2/pages` (GET lists, POST creates)"),
 )
+_SCOPES_DEFAULT = "the scopes `kit.scopes.explain_operation` lists for it"
 _V2_DEFAULT = "its v2 equivalent (`/wiki/api/v2/spaces`, `/wiki/api/v2/pages`)"
 
 
 def _scopes_for(exchange: Exchange) -> str:
-    """The scopes a call needs: from its challenge, or from the course's table."""
+    """The scopes a call needs: from its challenge, or from Atlassian's specs."""
     named = re.search(r'scope="([^"]+)"', exchange.header("www-authenticate") or "")
     if named:
         return " and ".join(f"`{s}`" for s in _short(named.group(1), 120).split())
-    path = urlsplit(exchange.url).path
-    return _by_path(_SCOPES_BY_PATH, path) or _SCOPES_DEFAULT
+    path = re.sub(r"^/ex/confluence/[^/]*", "", urlsplit(exchange.url).path)
+    api = "v2" if path.startswith("/wiki/api/v2") else "v1"
+    api = "identity" if path.rstrip("/") == "/me" else api
+    try:
+        sets = scopes.find_operation((api, exchange.method, path)).scope_sets
+    except errors.CatalogueError:
+        sets = ()
+    if not sets:
+        return _SCOPES_DEFAULT
+    named_sets = " or ".join(_scope_set(group) for group in sets[:6])
+    return named_sets + (" (the User Identity API)" if api == "identity" else "")
 
 
 def _by_path(table: tuple[tuple[str, str], ...], path: str) -> str | None:

@@ -185,10 +185,11 @@ def test_pkce_verifier_is_sent_and_checked_in_the_rfc_profile(rfc_flow: Flow) ->
     wrong = rfc_flow.code(**challenge)
 
     tokens = exchange_with_verifier(config, good, verifier)
-    with pytest.raises(CodeRejectedError):
+    with pytest.raises(CodeRejectedError) as caught:
         exchange_with_verifier(config, wrong, new_code_verifier())
 
     assert tokens.access_token
+    assert "PKCE" in str(caught.value)
 
 
 def exchange_with_verifier(config: ClientConfig, code: str, verifier: str) -> TokenSet:
