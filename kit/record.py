@@ -118,7 +118,7 @@ class Exchange:
         elif self.request_body:
             words += ["--data-binary", _quoted(self.request_body)]
         command = " \\\n  ".join(_join_pairs(words))
-        return _variables_note(_VARIABLE.findall(command), "#") + command
+        return _variables_note(self._variables(), "#") + command
 
     def to_python(self) -> str:
         """The request as a `requests` call; masked values come from `os.environ`."""
@@ -139,8 +139,7 @@ class Exchange:
         lines += ["    allow_redirects=False,", "    timeout=30,", ")"]
         lines.append("print(response.status_code, response.text[:500])")
         code = "\n".join(lines) + "\n"
-        names = re.findall(r"os\.environ\['([A-Z_]+)'\]", code)
-        return _variables_note(names, "#") + code
+        return _variables_note(self._variables(), "#") + code
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (already masked), for saving a failure for the doctor."""
@@ -168,9 +167,15 @@ class Exchange:
         if "x-www-form-urlencoded" not in content_type or not self.request_body:
             return None
         return [
-            (name, f"${name.upper()}" if _is_masked(value) else value)
+            (name, _placeholder(name.upper()) if _is_masked(value) else value)
             for name, value in parse_qsl(self.request_body, keep_blank_values=True)
         ]
+
+    def _variables(self) -> list[str]:
+        """The variables an export needs: one per masked value."""
+        texts = [v for _, v in self._exported_headers()]
+        texts += [v for _, v in self._form() or ()]
+        return [name for text in texts for name in _PLACEHOLDER.findall(text)]
 
     def __repr__(self) -> str:
         return f"<Exchange {self.step}: {self.summary()}>"
@@ -332,19 +337,27 @@ def _is_masked(value: str) -> bool:
 def _header_variable(name: str, value: str) -> str:
     scheme, _, credential = value.partition(" ")
     if name.lower() == "authorization" and _is_masked(credential):
-        variable = "$ACCESS_TOKEN" if scheme.lower() == "bearer" else "$CREDENTIALS"
-        return f"{scheme} {variable}"
+        variable = "ACCESS_TOKEN" if scheme.lower() == "bearer" else "CREDENTIALS"
+        return f"{scheme} {_placeholder(variable)}"
     return value
 
 
+# A masked value stands in an export as a placeholder that no text can hold,
+# so that a literal `$HOME` in a value is never taken for a variable.
+_PLACEHOLDER = re.compile("\x00([A-Z][A-Z_]*)\x00")
+
+
+def _placeholder(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
 def _quoted(text: str) -> str:
-    """A shell word: single-quoted, except `$VARS`, which stay expandable."""
-    if "$" not in text:
+    """A shell word: single-quoted, or double-quoted with placeholders as `$NAME`."""
+    if not _PLACEHOLDER.search(text):
         return shlex.quote(text)
-    for special in ("\\", '"', "`"):
+    for special in ("\\", '"', "`", "$"):
         text = text.replace(special, "\\" + special)
-    text = re.sub(r"\$(?![A-Z])", r"\\$", text)  # only `$NAME` expands
-    return f'"{text}"'
+    return '"' + _PLACEHOLDER.sub(r"$\1", text) + '"'
 
 
 _OPTIONS_WITH_VALUES = frozenset({"-H", "--data-urlencode", "--data-binary"})
@@ -361,12 +374,9 @@ def _join_pairs(words: list[str]) -> list[str]:
     return joined
 
 
-_VARIABLE = re.compile(r"\$([A-Z][A-Z_]*)")
-
-
 def _python_value(text: str) -> str:
-    """`text` as a Python expression, each `$NAME` read from `os.environ`."""
-    pieces = _VARIABLE.split(text)
+    """`text` as a Python expression, each placeholder read from `os.environ`."""
+    pieces = _PLACEHOLDER.split(text)
     terms = [
         f"os.environ[{piece!r}]" if index % 2 else repr(piece)
         for index, piece in enumerate(pieces)

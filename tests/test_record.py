@@ -446,3 +446,23 @@ def test_a_bearer_header_is_exported_as_the_access_token_variable() -> None:
     assert "'Authorization': 'Bearer ' + os.environ['ACCESS_TOKEN']," in program
     assert "User-Agent" not in program
     compile(program, "<export>", "exec")
+
+
+def test_a_literal_dollar_in_a_value_stays_literal_in_both_exports() -> None:
+    exchange = token_exchange(
+        request_body=(
+            "grant_type=authorization_code&note=costs+%24HOME&"
+            "client_secret=sand%E2%80%A6%28masked%29"
+        )
+    )
+
+    curl = exchange.to_curl()
+    python = exchange.to_python()
+
+    words = shlex.split(curl.split("\n", 1)[1].replace("\\\n", " "))
+    assert "note=costs $HOME" in words
+    assert "client_secret=$CLIENT_SECRET" in words
+    assert "'note': 'costs $HOME'" in python
+    assert "os.environ['CLIENT_SECRET']" in python
+    assert "os.environ['HOME']" not in python
+    assert curl.startswith("# Set CLIENT_SECRET first")
