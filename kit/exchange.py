@@ -46,6 +46,7 @@ TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path
 SENT_CODES_KEPT = 1000  # codes remembered as sent, newest first
 
 Grant = Literal["exchange", "refresh"]
+Reader = Callable[[dict[str, Any]], TokenSet]  # a 200 answer into the token model
 
 
 def token_url(config: ClientConfig) -> str:
@@ -95,15 +96,18 @@ def exchange_code(
             **extra,
         )
 
+    requested = request.scopes if request is not None else ()
+
+    def read(body: dict[str, Any]) -> TokenSet:
+        return TokenSet.from_response(body, now=now, requested_scope=requested)
+
     try:
-        answer = _token_request(
-            config, "exchange", redirect_uri, send, timeout, history
+        tokens = _token_request(
+            config, "exchange", redirect_uri, send, read, timeout, history
         )
     except KitError as exc:
         _SENT_CODES.settle(code.fingerprint, type(exc).__name__)
         raise
-    requested = request.scopes if request is not None else ()
-    tokens = TokenSet.from_response(answer.pop(), now=now, requested_scope=requested)
     _SENT_CODES.settle(code.fingerprint, "tokens")
     remember(tokens.access_token, tokens.refresh_token)
     logger.debug("Exchanged code %s for %s.", code.fingerprint, tokens.describe())
@@ -144,20 +148,20 @@ def refresh_access_token(
             client_secret=config.client_secret.reveal(),
         )
 
+    def read(body: dict[str, Any]) -> TokenSet:
+        return TokenSet.from_response(body, now=now, requested_scope=tokens.scope)
+
     attempts = 2 if retry_on_timeout else 1
     for attempt in range(1, attempts + 1):
         try:
-            answer = _token_request(
-                config, "refresh", config.redirect_uri, send, timeout, history
+            received = _token_request(
+                config, "refresh", config.redirect_uri, send, read, timeout, history
             )
             break
         except TransportError as exc:
             if attempt == attempts or not exc.timed_out:
                 raise
             logger.info("The refresh timed out; sending it once more (leeway).")
-    received = TokenSet.from_response(
-        answer.pop(), now=now, requested_scope=tokens.scope
-    )
     remember(received.access_token, received.refresh_token)
     logger.debug("Refreshed: %s.", received.describe())
     return received.with_refresh_token_of(tokens)
@@ -180,20 +184,23 @@ def _token_request(  # noqa: PLR0917 - private, called twice
     grant: Grant,
     redirect_uri: str,
     send: Callable[[OAuth2Session], None],
+    read: Reader,
     timeout: Timeout,
     history: History,
-) -> list[Any]:
-    """Send through a fresh `OAuth2Session`; return the 200 answer's JSON in a list.
+) -> TokenSet:
+    """Send through a fresh `OAuth2Session`; the 200 answer read by `read`.
 
-    The list lets the caller pop the body straight into the token model, so
-    that no frame of the kit keeps the tokens in clear (case 101).
+    The answer is read into the masked token model as it arrives, before
+    oauthlib parses it again, so that the kit's own checks name the problem
+    and no frame of the kit keeps the tokens in clear (case 101).
     """
-    answer: list[Any] = []
+    answer: list[TokenSet] = []
     session = OAuth2Session(config.client_id, redirect_uri=redirect_uri)
     configure_session(session, grant, timeout=timeout, history=history)
 
     def hook(response: requests.Response) -> requests.Response:
-        return _read_answer(response, grant, answer)
+        answer.append(_read_answer(response, grant, read))
+        return response
 
     if grant == "exchange":
         session.register_compliance_hook("access_token_response", hook)
@@ -212,19 +219,21 @@ def _token_request(  # noqa: PLR0917 - private, called twice
         raise _no_answer(grant, timed_out=True) from None
     except requests.ConnectionError:
         raise _no_answer(grant, timed_out=False) from None
-    except OAuth2Error as exc:
-        said = exc.description or exc.error or type(exc).__name__
+    except (OAuth2Error, ValueError, TypeError) as exc:  # oauthlib's own parse
+        said = getattr(exc, "description", None) or type(exc).__name__
         raise TokenResponseError(_unusable(said)) from None
     finally:
         session.close()
     if not answer:
         raise TokenResponseError(_unusable("no JSON object"))
-    return answer
+    return answer[0]
 
 
 def _read_answer(
-    response: requests.Response, grant: Grant, answer: list[Any]
-) -> requests.Response:
+    response: requests.Response,
+    grant: Grant,
+    read: Callable[[dict[str, Any]], TokenSet],
+) -> TokenSet:
     exchange = from_response(response, grant)
     if response.status_code != 200:
         raise _rejection(grant, exchange)
@@ -234,8 +243,7 @@ def _read_answer(
         raise TokenResponseError(_unusable("an answer that is not JSON")) from None
     if not isinstance(body, dict):
         raise TokenResponseError(_unusable("JSON that is not an object"))
-    answer.append(body)
-    return response
+    return read(body)
 
 
 def _rejection(grant: Grant, exchange: Exchange) -> TokenEndpointError:
