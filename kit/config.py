@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from kit.errors import ConfigError
+from kit.errors import ConfigError, NoSandboxError
 from kit.tokens import Secret
 
 logger = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def _sandbox_config(settings: _Settings, sandbox_url: str | None) -> ClientConfi
     else:
         hosts = load_hosts(settings.hosts_environ)
         if hosts.is_atlassian:
-            raise ConfigError(_no_sandbox_message(settings.source))
+            raise NoSandboxError(_no_sandbox_message(settings.source))
     return ClientConfig(
         client_id=SANDBOX_CLIENT_ID,
         client_secret=Secret(SANDBOX_CLIENT_SECRET),

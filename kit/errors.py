@@ -2,7 +2,8 @@
 
     KitError
     ├── ConfigError            a setting is missing or malformed (also a ValueError)
-    │   └── CatalogueError         a scope or operation the catalogue does not know
+    │   ├── CatalogueError         a scope or operation the catalogue does not know
+    │   └── NoSandboxError         no app is configured and no sandbox was named
     ├── AuthorizationError     the authorization request or its callback went wrong
     │   ├── AccessDeniedError      the person pressed Cancel (`access_denied`)
     │   ├── StateMismatchError     the callback's `state` is not the one we sent
@@ -66,6 +67,10 @@ class ConfigError(KitError, ValueError):
 
 class CatalogueError(ConfigError):
     """A scope or operation is not in the scope catalogue; the message suggests one."""
+
+
+class NoSandboxError(ConfigError):
+    """No app is configured, so the sandbox's is used, but no sandbox was named."""
 
 
 class AuthorizationError(KitError):

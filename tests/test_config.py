@@ -32,6 +32,7 @@ from kit.config import (
     load_asking_for_secret,
     load_hosts,
 )
+from kit.errors import NoSandboxError
 from kit.sandbox import Sandbox
 
 
@@ -185,6 +186,7 @@ def test_sandbox_mode_without_any_sandbox_url_says_how_to_get_one() -> None:
 
     assert "load(sandbox_url=sandbox.url)" in str(caught.value)
     assert "`.env.example`" in str(caught.value)
+    assert isinstance(caught.value, NoSandboxError)
 
 
 def test_a_malformed_sandbox_url_is_refused() -> None:
