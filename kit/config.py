@@ -215,6 +215,24 @@ def load_asking_for_secret(
     return _config_from(settings, sandbox_url)
 
 
+def client_variables_present(
+    *,
+    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, bool]:
+    """Which of the three client variables are set, in the environment or `.env`.
+
+    By name only: for a setup check that must never show a value.
+    """
+    found = _read_settings(env_file, environ)
+    del environ  # the caller's mapping may hold the secret in clear (case 101)
+    return {
+        CLIENT_ID_VARIABLE: bool(found.client_id),
+        CLIENT_SECRET_VARIABLE: bool(found.client_secret),
+        REDIRECT_URI_VARIABLE: bool(found.redirect_uri),
+    }
+
+
 def _config_from(settings: _Settings, sandbox_url: str | None) -> ClientConfig:
     present = {
         CLIENT_ID_VARIABLE: bool(settings.client_id),

@@ -1,0 +1,160 @@
+"""The first cell of the course: is everything in place? One line per item.
+
+Each line says what was found; a failing line says the exact command that fixes
+it. The `.env` keys are reported by name only, never by value.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kit import config as settings
+from kit.course import Course
+
+PACKAGES = (
+    "jupyterlab",
+    "ipywidgets",
+    "jupyterlab_widgets",
+    "requests-oauthlib",
+    "python-dotenv",
+    "requests",
+)
+MIN_PYTHON = (3, 11)
+FIX_INSTALL = "make lab (or: .venv/bin/pip install -e '.[test,dev]')"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One item of the check: whether it is fine, what was found, and the fix."""
+
+    ok: bool
+    item: str
+    found: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        fix = f"  →  fix: {self.fix}" if self.fix and not self.ok else ""
+        return f"{mark} {self.item}: {self.found}{fix}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every line of the check; `ok` when all are."""
+
+    lines: tuple[Line, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(line.ok for line in self.lines)
+
+    def __str__(self) -> str:
+        return "\n".join(str(line) for line in self.lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(_html_row(line) for line in self.lines)
+        verdict = "All set." if self.ok else "Fix the lines marked ❌, then run again."
+        return f"<table class='kit-setup'>{rows}</table><p>{verdict}</p>"
+
+
+def _html_row(line: Line) -> str:
+    cells = [
+        "✅" if line.ok else "❌",
+        f"<b>{html.escape(line.item)}</b>",
+        html.escape(line.found),
+        "" if line.ok else f"<code>{html.escape(line.fix)}</code>",
+    ]
+    return (
+        "<tr>"
+        + "".join(f"<td style='text-align:left'>{c}</td>" for c in cells)
+        + "</tr>"
+    )
+
+
+def check_setup(course: Course | None = None) -> Report:
+    """Check Python, the packages, the settings, the sandbox and the callback port."""
+    lines = [_python(), *(_package(name) for name in PACKAGES), *_env_keys()]
+    if course is not None:
+        lines += [_mode(course), _server(course), _callback_port(course)]
+        lines.append(_store(course))
+    return Report(tuple(lines))
+
+
+def _python() -> Line:
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    return Line(ok, "Python", version, "install Python 3.11+, then: make lab")
+
+
+def _package(name: str) -> Line:
+    try:
+        version = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return Line(False, name, "not installed", FIX_INSTALL)
+    return Line(True, name, version)
+
+
+def _env_keys() -> list[Line]:
+    """Which client settings are present, by name only."""
+    found = settings.client_variables_present()
+    present = [name for name, there in found.items() if there]
+    if not present:
+        return [Line(True, ".env", "no app configured: the sandbox's app is used")]
+    if len(present) == len(found):
+        return [Line(True, ".env", "set: " + ", ".join(found) + " (values not shown)")]
+    missing = [name for name, there in found.items() if not there]
+    return [
+        Line(
+            False,
+            ".env",
+            f"only {', '.join(present)} set; missing {', '.join(missing)}",
+            "cp .env.example .env, then fill in all three values",
+        )
+    ]
+
+
+def _mode(course: Course) -> Line:
+    return Line(True, "Mode", f"{course.config.mode}: {course.where}")
+
+
+def _server(course: Course) -> Line:
+    if course.controls is None:
+        return Line(
+            True, "Atlassian", f"{course.config.hosts.auth_url} (not checked offline)"
+        )
+    up = course.controls.is_up()
+    fix = "make sandbox (in another terminal), or unset ATLASSIAN_AUTH_URL"
+    return Line(
+        up,
+        "Sandbox",
+        f"{course.controls.base_url} " + ("answers" if up else "does not answer"),
+        fix,
+    )
+
+
+def _callback_port(
+    course: Course, connect: Callable[..., socket.socket] = socket.create_connection
+) -> Line:
+    parts = urlsplit(course.config.redirect_uri)
+    port = parts.port or 80
+    try:
+        connect(("127.0.0.1", port), timeout=0.3).close()
+    except OSError:
+        return Line(True, "Callback port", f"{port} is free for the catcher")
+    return Line(
+        False,
+        "Callback port",
+        f"{port} is taken (another notebook's catcher, or another program)",
+        "stop the other catcher (catcher.stop()) or restart that notebook's kernel",
+    )
+
+
+def _store(course: Course) -> Line:
+    state = "tokens saved" if course.store.path.exists() else "no tokens yet"
+    return Line(True, "Token file", f"{course.store.path} ({state})")

@@ -1,0 +1,201 @@
+"""kit.course: where the notebooks work, the robot in the browser's place, and the
+setup check's lines (by name only for `.env`, each failure with its fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sandbox_driver import Flow
+
+import kit.course
+from kit.callback import CallbackCatcher
+from kit.config import SANDBOX_REDIRECT_URI
+from kit.course import COURSE_SCOPES, Course, start
+from kit.course.robot import press
+from kit.course.setup_check import check_setup
+from kit.errors import AccessDeniedError, AuthorizationError, ExchangeRefusedError
+
+SECRET = "CANARY-CLIENT-SECRET-0123456789abcdef"
+
+
+@pytest.fixture
+def in_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Course]:
+    monkeypatch.chdir(tmp_path)
+    course = start()
+    yield course
+    course.stop()
+
+
+def test_without_settings_a_sandbox_starts_in_the_kernel(in_kernel: Course) -> None:
+    assert in_kernel.where == "sandbox in this kernel"
+    assert in_kernel.sandbox is not None
+    assert in_kernel.controls is not None and in_kernel.controls.is_up()
+    assert in_kernel.config.hosts.auth_url == in_kernel.sandbox.url
+
+
+def test_a_shared_sandbox_named_by_the_environment_is_used(
+    atlassian_flow: Flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLASSIAN_AUTH_URL", atlassian_flow.url)
+    monkeypatch.setenv("ATLASSIAN_API_URL", atlassian_flow.url)
+    monkeypatch.setenv("KIT_TOKEN_STORE", str(tmp_path / "t.json"))
+    monkeypatch.chdir(tmp_path)
+
+    course = start()
+
+    assert course.where == "shared sandbox"
+    assert course.sandbox is None
+    assert course.store.path == tmp_path / "t.json"
+
+
+def test_a_named_sandbox_that_does_not_answer_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLASSIAN_AUTH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ATLASSIAN_API_URL", "http://127.0.0.1:9")
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(kit.errors.NoSandboxError, match="make sandbox"):
+        start()
+
+
+def test_the_project_store_is_at_the_top_of_the_project(
+    atlassian_flow: Flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "kit").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    (project / "notebooks").mkdir()
+    monkeypatch.chdir(project / "notebooks")
+    monkeypatch.setenv("ATLASSIAN_AUTH_URL", atlassian_flow.url)
+    monkeypatch.setenv("ATLASSIAN_API_URL", atlassian_flow.url)
+
+    course = start()
+
+    assert course.store.path == project / ".tokens" / "atlassian.token.json"
+
+
+def test_sign_in_saves_tokens_that_reach_confluence(in_kernel: Course) -> None:
+    tokens = in_kernel.sign_in()
+
+    saved = in_kernel.tokens()
+    assert saved is not None and saved.access_token == tokens.access_token
+    assert set(COURSE_SCOPES) <= set(tokens.scope)
+    with in_kernel.confluence() as confluence:
+        assert list(confluence.spaces())
+
+
+def test_ensure_signed_in_reuses_good_tokens_and_renews_narrow_ones(
+    in_kernel: Course,
+) -> None:
+    first = in_kernel.sign_in("read:me offline_access")
+
+    same = in_kernel.ensure_signed_in("read:me")
+    wider = in_kernel.ensure_signed_in(COURSE_SCOPES)
+
+    assert same.access_token == first.access_token
+    assert wider.access_token != first.access_token
+
+
+def test_a_cancel_through_the_robot_is_a_declined_consent(in_kernel: Course) -> None:
+    with pytest.raises(AccessDeniedError):
+        in_kernel.sign_in(decision="cancel")
+
+
+def test_live_mode_has_no_robot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLASSIAN_CLIENT_ID", "pinecone-reader-live")
+    monkeypatch.setenv("ATLASSIAN_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("ATLASSIAN_REDIRECT_URI", "http://localhost:8765/callback")
+
+    course = start()
+
+    assert course.where == "Atlassian"
+    with pytest.raises(ExchangeRefusedError, match="03-consent-and-callback"):
+        course.sign_in()
+    with pytest.raises(ExchangeRefusedError, match="sandbox only"):
+        press(course.new_request().url)
+
+
+def test_the_robot_lands_on_the_catcher_and_masks_what_it_returns(
+    atlassian_flow: Flow,
+) -> None:
+    url = (
+        atlassian_flow.url
+        + "/authorize?"
+        + "&".join(f"{k}={v}" for k, v in atlassian_flow.authorize_params().items())
+    )
+    state = atlassian_flow.authorize_params()["state"]
+
+    with CallbackCatcher(SANDBOX_REDIRECT_URI, state, timeout=10) as catcher:
+        landing = press(url.replace(" ", "%20"), site="pinecone-labs")
+        result = catcher.wait(5)
+
+    assert landing.status == 200
+    assert result.code not in landing.url
+    assert state not in landing.url
+    assert landing.site == "3f9b2c1e-7a4d-4e8b-9c61-2d5e8f0a1b73"
+
+
+def test_an_error_page_comes_back_in_the_sandboxs_words(atlassian_flow: Flow) -> None:
+    url = f"{atlassian_flow.url}/authorize?client_id=nobody&response_type=code"
+
+    with pytest.raises(AuthorizationError, match=r"kit\.diagnose"):
+        press(url)
+
+
+def test_the_setup_check_passes_here(in_kernel: Course) -> None:
+    report = check_setup(in_kernel)
+
+    assert report.ok, str(report)
+    items = [line.item for line in report.lines]
+    assert items[:2] == ["Python", "jupyterlab"]
+    assert {"Mode", "Sandbox", "Callback port", "Token file"} <= set(items)
+
+
+def test_a_half_filled_env_fails_with_the_fix_and_no_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"ATLASSIAN_CLIENT_SECRET={SECRET}\n")
+
+    report = check_setup()
+
+    env = next(line for line in report.lines if line.item == ".env")
+    assert not env.ok
+    assert "ATLASSIAN_CLIENT_ID" in env.found
+    assert "cp .env.example .env" in env.fix
+    assert SECRET not in str(report) + report._repr_html_()
+
+
+def test_a_taken_callback_port_fails_with_the_fix(in_kernel: Course) -> None:
+    with CallbackCatcher(SANDBOX_REDIRECT_URI, "state-taken-0123456789abcdef"):
+        report = check_setup(in_kernel)
+
+    port = next(line for line in report.lines if line.item == "Callback port")
+    assert not port.ok
+    assert "stop" in port.fix
+
+
+def test_a_missing_package_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        kit.course.setup_check, "PACKAGES", ("a-package-that-is-not-there",)
+    )
+
+    report = check_setup()
+
+    line = next(x for x in report.lines if x.item == "a-package-that-is-not-there")
+    assert not line.ok
+    assert "make lab" in line.fix
+    assert "❌" in report._repr_html_()
+
+
+def test_a_course_displays_its_place_without_secrets(in_kernel: Course) -> None:
+    shown = repr(in_kernel) + in_kernel._repr_html_()
+
+    assert "sandbox in this kernel" in shown
+    assert in_kernel.config.client_secret.reveal() not in shown
