@@ -44,7 +44,7 @@ endef
 
 help:
 	@echo "Targets (each one sets up .venv first when it needs it):"
-	@echo "  make lab        open JupyterLab on $(START_NOTEBOOK)"
+	@echo "  make lab        open JupyterLab on $(START_NOTEBOOK), a sandbox beside it"
 	@echo "  make test       lint, then run the whole test suite"
 	@echo "  make lint       ruff check, ruff format --check, mypy, notebook outputs"
 	@echo "  make sandbox    run the sandbox on http://$(SANDBOX_HOST):$(SANDBOX_PORT)"
@@ -103,8 +103,8 @@ lab: setup
 	else target=.; \
 		echo "notebooks/ is not written yet; opening the repository."; \
 	fi; \
-	echo "$(PY) -m jupyterlab $(LAB_FLAGS) $$target"; \
-	exec $(PY) -m jupyterlab $(LAB_FLAGS) "$$target"
+	echo "$(PY) -m kit.course.lab --sandbox-port $(SANDBOX_PORT) $(LAB_FLAGS) $$target"; \
+	exec $(PY) -m kit.course.lab --sandbox-port $(SANDBOX_PORT) $(LAB_FLAGS) "$$target"
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)

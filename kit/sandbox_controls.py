@@ -17,6 +17,7 @@ from kit.errors import ConfigError, TransportError
 from kit.transport import new_session
 
 CONTROLS = "/_sandbox"
+HEALTH_TIMEOUT = (1.0, 2.0)  # a sandbox answers at once; anything slower is none
 
 
 class SandboxControls:
@@ -45,8 +46,11 @@ class SandboxControls:
     def is_up(self) -> bool:
         """Whether `/_sandbox/health` answers 200."""
         try:
-            return self._get("health").get("status") == "ok"
-        except (TransportError, requests.RequestException, ValueError):
+            answer = self._session.get(
+                f"{self.base_url}{CONTROLS}/health", timeout=HEALTH_TIMEOUT
+            )
+            return bool(self._read(answer).get("status") == "ok")
+        except (ConfigError, TransportError, requests.RequestException):
             return False
 
     def now(self) -> float:
