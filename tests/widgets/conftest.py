@@ -1,0 +1,35 @@
+"""Fixtures of the widget tests: a course on a fresh sandbox, its token file apart.
+
+The panels are plain ipywidgets objects, driven with `.click()` and `.value`, with
+no kernel and no browser. Every panel a test makes is closed in teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kit.config import ClientConfig, load
+from kit.course import Course
+from kit.sandbox import Sandbox
+from kit.sandbox_controls import SandboxControls
+from kit.store import TokenStore
+
+
+@pytest.fixture
+def config(atlassian_sandbox: Sandbox) -> ClientConfig:
+    """The sandbox app's settings, pointed at the test's sandbox."""
+    return load(env_file=None, environ={}, sandbox_url=atlassian_sandbox.url)
+
+
+@pytest.fixture
+def course(
+    config: ClientConfig, atlassian_sandbox: Sandbox, tmp_path: Path
+) -> Iterator[Course]:
+    """A course on the test's sandbox, with a token file of its own."""
+    controls = SandboxControls(atlassian_sandbox.url)
+    store = TokenStore(tmp_path / "tokens" / "atlassian.token.json")
+    yield Course(config, store, "sandbox of the test", atlassian_sandbox, controls)
+    controls.close()
