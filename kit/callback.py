@@ -627,6 +627,8 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         target, _, query = self.path.partition("?")
         verdict = self._route(target, query)
         extra = (("Allow", "GET"),) if verdict.page.status == 405 else ()
+        if verdict.location is not None:
+            extra = (("Location", verdict.location),)
         self._send(verdict.page, extra)
         logger.info(
             "The catcher answered %s %s with %d %s.",
@@ -644,6 +646,8 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         if not catcher.host_allowed(self.headers.get_all("Host") or []):
             logger.warning("The catcher refused a request naming another Host.")
             return _Verdict(status_page(400, _HOST_EXPLANATION))
+        if target == START_PATH and catcher.authorization_url is not None:
+            return catcher.front_door(self.command)
         if target != catcher.path:
             return _Verdict(
                 status_page(404, f"This server only answers {catcher.path}.")
@@ -690,6 +694,25 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         logger.debug("The catcher's HTTP layer: %s", printable(format % args, 120))
 
 
+START_PATH = "/start"
+_START_ENDED = (
+    "This sign-in has ended, so this link no longer leads to the consent page."
+)
+
+
+def _checked_authorization_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    bad = parts.scheme not in {"http", "https"} or not parts.netloc
+    if bad or any(c in url for c in "\r\n"):
+        raise ConfigError(
+            "`authorization_url` is not an http(s) URL on one line. Pass the "
+            "request's `url`."
+        )
+    return url
+
+
 _TLS_EXPLANATION = (
     "This small server speaks http, not https: the redirect URI must start with "
     "http://."
@@ -707,6 +730,7 @@ class _Verdict:
     page: Page
     ended: bool = False
     refusal: AuthorizationError | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -739,6 +763,7 @@ class CallbackCatcher:
         *,
         timeout: float = 300.0,
         expected_iss: str | None = None,
+        authorization_url: str | None = None,
         now: Callable[[], float] = time.time,
         read_timeout: float = 5.0,
     ) -> None:
@@ -746,6 +771,7 @@ class CallbackCatcher:
         _check_unspent(expected_state)
         self._expected_state = expected_state
         self._expected_iss = expected_iss
+        self.authorization_url = _checked_authorization_url(authorization_url)
         self.timeout = timeout
         self.read_timeout = read_timeout
         self._now = now
@@ -820,6 +846,18 @@ class CallbackCatcher:
         return f"http://{host}:{self.port}{self._where.path}"
 
     @property
+    def start_url(self) -> str | None:
+        """`http://127.0.0.1:<port>/start`, which sends the browser to consent.
+
+        Only with `authorization_url`: a link to show in place of the
+        authorization URL, whose `state` then never lands in a notebook's
+        saved outputs. It answers while the catcher listens, then 410.
+        """
+        if self.authorization_url is None:
+            return None
+        return self.url.removesuffix(self._where.path) + START_PATH
+
+    @property
     def port(self) -> int:
         return self._servers[0].port if self._servers else self._where.port
 
@@ -891,6 +929,21 @@ class CallbackCatcher:
                 self._callbacks.append(callback)
                 return
         self._call(callback)
+
+    def front_door(self, method: str) -> _Verdict:
+        """`/start`: a redirect to the fixed authorization URL, while listening.
+
+        Not an open redirect: the target is the one given at construction,
+        and the query of the request is never read (case 93).
+        """
+        if method != "GET":
+            return _Verdict(status_page(405, "Only GET is answered here."))
+        with self._lock:
+            listening = self._phase == "listening"
+        if not listening or self.authorization_url is None:
+            return _Verdict(status_page(410, _START_ENDED))
+        page = Page(302, "Consent", ("Continue to the consent page.",))
+        return _Verdict(page, location=self.authorization_url)
 
     def submit_redirected_url(self, url: str) -> CallbackResult:
         """The paste fallback, for a running catcher: first of the two wins.
