@@ -7,8 +7,14 @@ Importing `kit` never imports this package, nor ipywidgets.
 
 from __future__ import annotations
 
+from kit.widgets.callback_panel import CallbackPanel
 from kit.widgets.doctor_panel import DoctorPanel
 from kit.widgets.exchange_view import ExchangeView
 from kit.widgets.url_builder import AuthorizationUrlBuilder
 
-__all__ = ["AuthorizationUrlBuilder", "DoctorPanel", "ExchangeView"]
+__all__ = [
+    "AuthorizationUrlBuilder",
+    "CallbackPanel",
+    "DoctorPanel",
+    "ExchangeView",
+]
