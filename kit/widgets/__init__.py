@@ -10,6 +10,7 @@ from __future__ import annotations
 from kit.widgets.callback_panel import CallbackPanel
 from kit.widgets.doctor_panel import DoctorPanel
 from kit.widgets.exchange_view import ExchangeView
+from kit.widgets.token_dashboard import TokenDashboard
 from kit.widgets.url_builder import AuthorizationUrlBuilder
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "CallbackPanel",
     "DoctorPanel",
     "ExchangeView",
+    "TokenDashboard",
 ]
