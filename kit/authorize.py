@@ -195,6 +195,11 @@ class AuthorizationRequest:
         """
         return f"{self.endpoint}?{urlencode(self.params, quote_via=quote, safe=':/')}"
 
+    @property
+    def masked_url(self) -> str:
+        """`url` with `state` masked: to show or print, never to open."""
+        return masked_url(self.url)
+
     def __repr__(self) -> str:
         verifier = "None" if self.code_verifier is None else masked(self.code_verifier)
         return (
@@ -204,6 +209,25 @@ class AuthorizationRequest:
             f"audience={self.audience!r}, prompt={self.prompt!r}, "
             f"code_challenge={self.code_challenge!r}, code_verifier={verifier})"
         )
+
+
+def masked_url(url: str) -> str:
+    """`url` as sent, but each secret parameter's value masked (`state=abcd…`).
+
+    For a notebook's output or a log line: the `state` must not land in either.
+    Every other parameter keeps its encoding, so that `%20` and `+` stay visible.
+    """
+    base, question, query = url.partition("?")
+    if not question:
+        return url
+    return f"{base}?{'&'.join(_masked_piece(p) for p in query.split('&'))}"
+
+
+def _masked_piece(piece: str) -> str:
+    name, equals, value = piece.partition("=")
+    if unquote_plus(name) in SECRET_PARAMETERS and value:
+        return f"{name}{equals}{masked(unquote_plus(value))}"
+    return piece
 
 
 def _check_auth_url(auth_url: str, allow_plain_http: bool) -> None:

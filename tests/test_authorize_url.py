@@ -512,3 +512,21 @@ def test_a_url_without_audience_is_flagged_and_the_atlassian_sandbox_refuses_it(
 
     assert [f.code for f in lint(url)] == ["missing-audience"]
     assert page.status_code == 400
+
+
+def test_masked_url_hides_the_state_and_keeps_every_other_byte() -> None:
+    request = new_authorization_request(
+        "client-1",
+        "http://127.0.0.1:8765/callback",
+        "read:me offline_access",
+        auth_url="https://auth.atlassian.com",
+    )
+
+    shown = request.masked_url
+
+    assert request.state not in shown
+    assert "state=<masked " in shown
+    assert shown.replace(shown.split("state=")[1].split("&")[0], "") == (
+        request.url.replace(request.url.split("state=")[1].split("&")[0], "")
+    )
+    assert "scope=read:me%20offline_access" in shown
