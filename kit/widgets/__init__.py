@@ -10,6 +10,7 @@ from __future__ import annotations
 from kit.widgets.callback_panel import CallbackPanel
 from kit.widgets.doctor_panel import DoctorPanel
 from kit.widgets.exchange_view import ExchangeView
+from kit.widgets.refresh_panel import RefreshPanel
 from kit.widgets.token_dashboard import TokenDashboard
 from kit.widgets.url_builder import AuthorizationUrlBuilder
 
@@ -18,5 +19,6 @@ __all__ = [
     "CallbackPanel",
     "DoctorPanel",
     "ExchangeView",
+    "RefreshPanel",
     "TokenDashboard",
 ]
