@@ -36,6 +36,14 @@ STATE = re.compile(r"state=(?![^&\s\"']*…)[A-Za-z0-9_-]{20,}")
 # What each notebook must show when it runs: the outcomes it teaches.
 TEACHES: dict[str, tuple[str, ...]] = {
     "00-start-here": ("All set.",),
+    "02-authorization-url": (
+        "state=<masked ",
+        "'literal-plus-in-scope'",
+        "no-offline-access",
+        "redirect-uri-mismatch",
+        "scopes-cannot-reach",
+        "RFC 6749 section 10.9",
+    ),
     "03-consent-and-callback": (
         "CallbackResult(code=<masked",
         "AccessDeniedError",

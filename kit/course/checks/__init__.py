@@ -41,6 +41,9 @@ class Result:
         lines = [f"{'✓' if ok else '✗'} {text}" for ok, text in self.points]
         return "\n".join([self.title, *lines, self.verdict])
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def _repr_html_(self) -> str:
         items = "".join(
             f"<li>{'✅' if ok else '❌'} {html.escape(text)}</li>"
