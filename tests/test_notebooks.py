@@ -36,6 +36,14 @@ STATE = re.compile(r"state=(?![^&\s\"']*…)[A-Za-z0-9_-]{20,}")
 # What each notebook must show when it runs: the outcomes it teaches.
 TEACHES: dict[str, tuple[str, ...]] = {
     "00-start-here": ("All set.",),
+    "01-register-an-app": (
+        "Pinecone Reader (sandbox)",
+        "`ATLASSIAN_CLIENT_SECRET` is not set",
+        "still holds the placeholder",
+        "redirect-uri-mismatch",
+        "(400, False)",
+        "Atlassian does not know this callback URL",
+    ),
     "02-authorization-url": (
         "state=<masked ",
         "'literal-plus-in-scope'",
