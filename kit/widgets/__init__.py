@@ -7,6 +7,7 @@ Importing `kit` never imports this package, nor ipywidgets.
 
 from __future__ import annotations
 
+from kit.widgets.api_explorer import ApiExplorer
 from kit.widgets.callback_panel import CallbackPanel
 from kit.widgets.doctor_panel import DoctorPanel
 from kit.widgets.exchange_view import ExchangeView
@@ -15,6 +16,7 @@ from kit.widgets.token_dashboard import TokenDashboard
 from kit.widgets.url_builder import AuthorizationUrlBuilder
 
 __all__ = [
+    "ApiExplorer",
     "AuthorizationUrlBuilder",
     "CallbackPanel",
     "DoctorPanel",
