@@ -202,7 +202,7 @@ class ApiExplorer(widgets.VBox):
         self.next_button.disabled = True
         self.status_html = widgets.HTML(value="")
         self.results_html = widgets.HTML(value="", layout=widgets.Layout(width=WIDE))
-        self.exchange_view = ExchangeView()
+        self.exchange_view = ExchangeView(title="The last exchange")
         super().__init__(
             children=[
                 heading("Step 7: call Confluence"),
@@ -214,7 +214,6 @@ class ApiExplorer(widgets.VBox):
                 widgets.HBox([self.send_anyway, self.call_button, self.next_button]),
                 self.status_html,
                 self.results_html,
-                label("The last exchange"),
                 self.exchange_view,
                 self.errors,
             ],

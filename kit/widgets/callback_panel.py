@@ -128,11 +128,12 @@ class CallbackPanel(widgets.VBox):
     `course_or_config` is a `kit.course.Course` (its store and controls are
     used unless given) or a `ClientConfig`. `now` is the base clock;
     `clock.now()` adds the shifts of the clock buttons. Parts for tests and
-    notebooks: `listen_button`, `link_html`, `status_html`, `play_button`,
-    `cancel_button`, `robot_html`, `timer_html`, `exchange_button`, `clock_buttons` (by
-    label, on the sandbox only), `tokens_html`, `exchange_view`, `errors`.
-    State: `catcher`, `result`, `window`, `tokens`. `close()` stops the
-    catcher and the ticker.
+    notebooks: `listen_button`, `status_html`, `link_html`, `play_button`,
+    `cancel_button`, `robot_html`, `timer_html`, `exchange_button`,
+    `clock_buttons` (by label, on the sandbox only), `tokens_html`,
+    `exchange_view`, `errors`. State: `catcher`, `result`, `window`, `tokens`.
+    `wait()` blocks until the sign-in ended; `close()` stops the catcher and
+    the ticker.
     """
 
     def __init__(
@@ -222,6 +223,10 @@ class CallbackPanel(widgets.VBox):
     @shows_errors
     def listen(self) -> None:
         """Start the catcher for the request's `state` (once; a state works once)."""
+        if self.catcher is not None and self.catcher.status.phase != "not started":
+            if self.catcher.status.phase == "listening":
+                return
+            raise ExchangeRefusedError(ENDED)
         if self.catcher is None:
             self.catcher = CallbackCatcher(
                 self.config.redirect_uri,
@@ -356,6 +361,10 @@ LINK_USED = "The sign-in has ended; this link's state is spent."
 NO_CODE = (
     "No code has arrived yet, so there is nothing to exchange. Consent first: "
     "open the link, or press `Play the browser (sandbox)`."
+)
+ENDED = (
+    "This sign-in has ended and its `state` is spent, so the catcher cannot "
+    "listen again. Build a new request (`course.new_request()`) and a new panel."
 )
 NO_CONTROLS = (
     "This panel has no sandbox controls, so it cannot move the clock. Pass "

@@ -12,20 +12,22 @@ import html
 import ipywidgets as widgets
 
 from kit.record import Exchange
-from kit.widgets.common import GREEN, GREY, RED, WIDE, pre
+from kit.widgets.common import GREEN, GREY, RED, WIDE, heading, pre
 
 TAB_TITLES = ("Raw", "curl", "Python")
+TITLE = "The HTTP exchange"
 NOTHING_YET = "No exchange recorded yet."
 
 
 class ExchangeView(widgets.VBox):
     """A recorded exchange: summary, then Raw, curl and Python tabs.
 
-    `show(exchange)` replaces what it shows; `exchange` is the one shown, or
-    None before the first.
+    `title` heads it; `show(exchange)` replaces what it shows; `exchange` is
+    the one shown, or None before the first. Parts: `summary`, `tabs`, and
+    the tabs' `raw`, `curl` and `python` HTML widgets.
     """
 
-    def __init__(self, exchange: Exchange | None = None) -> None:
+    def __init__(self, exchange: Exchange | None = None, *, title: str = TITLE) -> None:
         self.exchange: Exchange | None = None
         self.summary = widgets.HTML(value="")
         self.raw = widgets.HTML(value="")
@@ -35,7 +37,8 @@ class ExchangeView(widgets.VBox):
             children=[self.raw, self.curl, self.python], titles=TAB_TITLES
         )
         super().__init__(
-            children=[self.summary, self.tabs], layout=widgets.Layout(width=WIDE)
+            children=[heading(title), self.summary, self.tabs],
+            layout=widgets.Layout(width=WIDE),
         )
         self.show(exchange)
 

@@ -229,3 +229,16 @@ def test_the_timer_reads_green_then_amber_then_red() -> None:
     assert [r.phase for r in readings][-2:] == ["likely expired"] * 2
     assert readings[0].fraction == 1.0 and readings[-1].fraction == 0.0
     assert readings[-1].text == "Likely expired: 1 min 40 s past the upper bound"
+
+
+def test_listen_after_the_sign_in_ended_asks_for_a_new_request(
+    make_panel: MakePanel,
+) -> None:
+    panel = make_panel()
+    panel.listen_button.click()
+    assert panel.errors.value == ""
+    panel.cancel_button.click()
+
+    panel.listen_button.click()
+
+    assert "its <code>state</code> is spent" in panel.errors.value

@@ -26,6 +26,8 @@ def test_the_builder_starts_with_the_course_scopes_and_nothing_to_fix(
     builder = AuthorizationUrlBuilder(config)
 
     assert builder.url.startswith(config.hosts.auth_url + "/authorize?")
+    assert builder.request is not None
+    assert builder.url == builder.request.url
     assert "offline_access" in query(builder)["scope"][0].split()
     assert builder.findings == []
     assert "No problems found." in builder.lint_html.value
