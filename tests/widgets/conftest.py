@@ -6,6 +6,8 @@ no kernel and no browser. Every panel a test makes is closed in teardown.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,24 @@ from kit.course import Course
 from kit.sandbox import Sandbox
 from kit.sandbox_controls import SandboxControls
 from kit.store import TokenStore
+
+# Threads a panel starts: its ticker and its callback catcher.
+PANEL_THREADS = ("kit-callback", "kit-token-dashboard")
+
+
+@pytest.fixture(autouse=True)
+def _no_panel_thread_outlives_its_test() -> Iterator[None]:
+    """Each test closes the panels it made, and with them their threads."""
+    yield
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        left = [
+            t.name for t in threading.enumerate() if t.name.startswith(PANEL_THREADS)
+        ]
+        if not left:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"threads left running: {left}")
 
 
 @pytest.fixture
