@@ -59,6 +59,15 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "StateMismatchError",
         "(400, 'listening', 1)",
     ),
+    "07-confluence-v1-v2": (
+        "ScopeError",
+        "{'code': 401, 'message': 'Unauthorized; scope does not match'}",
+        "FAILURE_CLIENT_SCOPE_CHECK",
+        "'read:page:confluence': 'granular'",
+        "GoneException: This deprecated endpoint has been removed.",
+        "[25, 25, 23]",
+        "[(30, True), (30, True), (11, False)]",
+    ),
 }
 
 
