@@ -59,6 +59,15 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "StateMismatchError",
         "(400, 'listening', 1)",
     ),
+    "04-code-window": (
+        "most likely expired",
+        "CodeRejectedError",
+        "(400, 'invalid_request', 'authorization_code is invalid')",
+        "Atlassian publishes no code lifetime",
+        "ExchangeRefusedError",
+        "'error_description': 'the code was already used'",
+        "401 invalid_token",
+    ),
     "07-confluence-v1-v2": (
         "ScopeError",
         "{'code': 401, 'message': 'Unauthorized; scope does not match'}",
