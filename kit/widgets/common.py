@@ -16,11 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import ipywidgets as widgets
 
-from kit.authorize import SECRET_PARAMETERS, masked
 from kit.clocks import Now
 from kit.doctor import diagnose
 
@@ -199,23 +197,6 @@ def button(description: str, *, tooltip: str = "", style: str = "") -> widgets.B
         button_style=style,
         layout=widgets.Layout(width="auto"),
     )
-
-
-def masked_url(url: str) -> str:
-    """`url` to show as text: `state`, `code` and other secrets masked.
-
-    Only for the text a learner reads; a link's `href` needs the real URL.
-    """
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pieces = []
-    for piece in parts.query.split("&"):
-        name, equals, value = piece.partition("=")
-        if unquote_plus(name) in SECRET_PARAMETERS and equals:
-            value = masked(unquote_plus(value))
-        pieces.append(f"{name}{equals}{value}")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(pieces), ""))
 
 
 def link(url: str, text: str) -> Raw:

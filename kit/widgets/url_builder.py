@@ -21,6 +21,7 @@ from kit.authorize import (
     ParameterNote,
     explain,
     lint,
+    masked_url,
     new_authorization_request,
 )
 from kit.config import ClientConfig
@@ -39,7 +40,6 @@ from kit.widgets.common import (
     heading,
     label,
     link,
-    masked_url,
     new_errors,
     prose,
     shows_errors,

@@ -10,6 +10,7 @@ import html
 import socket
 import time
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from helpers import all_text, assert_shows_none_of, stored_secrets
@@ -24,6 +25,13 @@ from kit.widgets.callback_panel import read_timer
 from kit.widgets.common import AMBER, GREEN, RED
 
 MakePanel = Callable[..., CallbackPanel]
+
+
+def port_of(where: CallbackPanel | ClientConfig) -> int:
+    config = where.config if isinstance(where, CallbackPanel) else where
+    port = urlsplit(config.redirect_uri).port
+    assert port is not None
+    return port
 
 
 @pytest.fixture
@@ -53,7 +61,8 @@ def test_the_panel_listens_at_the_callback_and_offers_the_consent_link(
 ) -> None:
     panel = make_panel()
 
-    assert "Listening at http://127.0.0.1:8765/callback" in panel.status_html.value
+    uri = panel.config.redirect_uri
+    assert f"Listening at {uri}" in panel.status_html.value
     assert panel.listen_button.disabled
     assert f"href='{html.escape(panel.request.url)}'" in panel.link_html.value
     assert "starts when the code arrives" in panel.timer_html.value
@@ -186,15 +195,15 @@ def test_close_stops_the_catcher_and_the_ticker_and_frees_the_port(
     assert not panel.ticker.running
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("127.0.0.1", 8765))
+        probe.bind(("127.0.0.1", port_of(panel)))
 
 
 def test_a_busy_port_shows_the_doctor_and_listen_tries_again(
-    make_panel: MakePanel,
+    make_panel: MakePanel, course: Course
 ) -> None:
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", 8765))
+        squatter.bind(("127.0.0.1", port_of(course.config)))
         squatter.listen()
         panel = make_panel()
         assert "CallbackPortError" in panel.errors.value

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from helpers import assert_shows_none_of, stored_secrets
 from sandbox_driver import START_TIME
 
-from kit.config import ClientConfig, load
+from kit.config import ClientConfig
 from kit.course import Course
-from kit.sandbox import Sandbox
-from kit.sandbox_controls import SandboxControls
-from kit.store import TokenStore
 from kit.tokens import Lineage, Rotation
 from kit.widgets import RefreshPanel
 from kit.widgets.common import AMBER, RED
@@ -187,15 +183,12 @@ def test_without_controls_there_are_no_clock_buttons(
 
 
 def test_in_the_rfc_profile_a_reuse_revokes_the_family_at_once(
-    rfc_sandbox: Sandbox, tmp_path: Path
+    rfc_course: Course,
 ) -> None:
-    config = load(env_file=None, environ={}, sandbox_url=rfc_sandbox.url)
-    controls = SandboxControls(rfc_sandbox.url)
-    course = Course(
-        config, TokenStore(tmp_path / "t" / "t.json"), "rfc", None, controls
+    rfc_course.sign_in()
+    panel = RefreshPanel(
+        rfc_course.config, rfc_course.store, controls=rfc_course.controls
     )
-    course.sign_in()
-    panel = RefreshPanel(config, course.store, controls=controls)
 
     panel.refresh_button.click()
     panel.reuse_button.click()
@@ -203,4 +196,3 @@ def test_in_the_rfc_profile_a_reuse_revokes_the_family_at_once(
     assert "RefreshRejectedError" in panel.errors.value
     assert panel.revoked
     panel.close()
-    controls.close()

@@ -144,7 +144,7 @@ def test_a_redirect_uri_other_than_the_registered_one_is_an_error(
     config: ClientConfig,
 ) -> None:
     builder = AuthorizationUrlBuilder(
-        config, registered_redirect_uri="http://127.0.0.1:8765/callback/"
+        config, registered_redirect_uri=config.redirect_uri + "/"
     )
 
     assert "redirect-uri-mismatch" in codes(builder)
