@@ -65,6 +65,10 @@ def access_bar(tokens: TokenSet, now: Now) -> ClockBar:
     elif clock.refresh_due():
         colour = AMBER
     left = f"{format_duration(remaining)} left" if remaining else "expired"
+    if clock.refresh_at is not None and not clock.refresh_due():
+        left += f", refresh due in {format_duration(clock.refresh_at - now())}"
+    elif remaining:
+        left += ", refresh due now"
     return ClockBar(
         "Access token", remaining / lifetime, colour, left, clock.sentence()
     )
