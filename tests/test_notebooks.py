@@ -68,6 +68,16 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "'error_description': 'the code was already used'",
         "401 invalid_token",
     ),
+    "05-exchange": (
+        "POST /oauth/token -> 200",
+        '--data-urlencode "client_secret=$CLIENT_SECRET"',
+        "(3600.0,",
+        "(None, ('read:me', 'read:page:confluence'))",
+        "'0o600'",
+        "TokenEndpointError",
+        "(401, 'access_denied', 'Unauthorized')",
+        "`access_denied` here is no declined consent",
+    ),
     "07-confluence-v1-v2": (
         "ScopeError",
         "{'code': 401, 'message': 'Unauthorized; scope does not match'}",
