@@ -87,6 +87,16 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "[25, 25, 23]",
         "[(30, True), (30, True), (11, False)]",
     ),
+    "08-refresh-tokens": (
+        "may be sent again for 9 min",
+        "RefreshRejectedError",
+        '403 invalid_grant "Unknown or invalid refresh token."',
+        "'error_description': 'Unknown or invalid refresh token.'",
+        "day 320: refreshed",
+        "(1, {'",
+        "'the refresh token was already used; its family is now revoked'",
+        "'the refresh token was revoked: a rotated refresh token was reused'",
+    ),
 }
 
 
