@@ -177,6 +177,11 @@ class Confluence:
         """`https://api.atlassian.com/ex/confluence/{cloud_id}`, or the sandbox's."""
         return f"{self.config.hosts.api_url}/ex/confluence/{self.cloud_id}"
 
+    @property
+    def granted(self) -> tuple[str, ...]:
+        """The scopes of the tokens this client sends (refreshed first, when due)."""
+        return self._source.current().scope
+
     def get(self, api: Api, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET one v1 or v2 path (`"pages"`, `"/wiki/api/v2/pages"`); its JSON."""
         return self.get_page(api, path, params).answer.body
@@ -296,7 +301,7 @@ class Confluence:
         except CatalogueError:
             logger.debug("No catalogue entry for %s; no preflight.", full_path)
             return
-        granted = self._source.current().scope
+        granted = self.granted
         if not operation.scope_sets or scopes.can_reach(granted, operation):
             return
         raise ScopeError(

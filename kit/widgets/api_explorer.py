@@ -325,8 +325,7 @@ class ApiExplorer(widgets.VBox):
         if isinstance(self.tokens, TokenStore):
             stored = self.tokens.load()
             return () if stored is None else stored.tokens.scope
-        # Confluence keeps its token source private; its preflight reads this.
-        return self.confluence._source.current().scope
+        return self.confluence.granted
 
 
 def _label(operation: Operation) -> str:

@@ -172,7 +172,9 @@ class CallbackPanel(widgets.VBox):
         self.errors = new_errors()
         self.listen_button = button("Listen", tooltip="Start the callback catcher")
         self.status_html = widgets.HTML(value="")
-        self.link_html = widgets.HTML(value=str(link(self.request.url, LINK_TEXT)))
+        self.link_html = widgets.HTML(
+            value=f"<span style='color:{GREY}'>{NO_LINK}</span>"
+        )
         self.play_button = button("Play the browser (sandbox)", style="info")
         self.cancel_button = button("Press Cancel (sandbox)")
         self.robot_html = widgets.HTML(value="")
@@ -233,8 +235,13 @@ class CallbackPanel(widgets.VBox):
                 self.request.state,
                 timeout=self.timeout,
                 now=self.clock.now,
+                authorization_url=self.request.url,
             )
         self.catcher.start()
+        # The catcher's `/start` forwards to the authorization URL, so the link,
+        # and the widget state a notebook may save, never hold the `state`.
+        start_url = self.catcher.start_url or ""
+        self.link_html.value = str(link(start_url, LINK_TEXT))
         self.catcher.on_result(self._arrived)
         self.listen_button.disabled = True
         self.ticker.start("kit-callback-panel")
@@ -358,6 +365,7 @@ class CallbackPanel(widgets.VBox):
 
 LINK_TEXT = "Open the consent page"
 LINK_USED = "The sign-in has ended; this link's state is spent."
+NO_LINK = "The link to consent appears once the catcher listens."
 NO_CODE = (
     "No code has arrived yet, so there is nothing to exchange. Consent first: "
     "open the link, or press `Play the browser (sandbox)`."

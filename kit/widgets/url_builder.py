@@ -39,7 +39,6 @@ from kit.widgets.common import (
     coloured,
     heading,
     label,
-    link,
     new_errors,
     prose,
     shows_errors,
@@ -155,13 +154,13 @@ class AuthorizationUrlBuilder(widgets.VBox):
             registered_redirect_uri=self.registered_redirect_uri,
             operations=self.operations,
         )
-        # The href must be the real URL, or the link would not work; the text
-        # shown beside it masks `state`, so that no screen or saved output
-        # shows it (explain and lint mask it too).
+        # Shown with `state` masked, and not as a link: the callback panel
+        # (step 3) opens it, after its catcher listens, through the catcher's
+        # `/start`, so that no widget state a notebook saves holds the state.
         shown = html.escape(masked_url(self.url))
         self.url_html.value = (
-            f"{link(self.url, 'Open the consent page')}<br>"
-            f"<code style='word-break:break-all'>{shown}</code>"
+            f"<code style='word-break:break-all'>{shown}</code><br>"
+            f"<span style='color:{GREY}'>{OPEN_LATER}</span>"
         )
         self.explanation_html.value = _notes_html(self.notes)
         self.lint_html.value = _findings_html(self.findings)
@@ -237,6 +236,12 @@ def _url(request: AuthorizationRequest, audience: bool, prompt: bool) -> str:
     }
     params = {k: v for k, v in request.params.items() if k not in dropped}
     return f"{request.endpoint}?{urlencode(params, quote_via=quote, safe=':/')}"
+
+
+OPEN_LATER = (
+    "To consent, pass `builder.request` to `CallbackPanel`: it listens for the "
+    "answer first, then shows the link."
+)
 
 
 def _notes_html(notes: list[ParameterNote]) -> str:

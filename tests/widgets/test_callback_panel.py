@@ -6,13 +6,13 @@ a clock button moves the sandbox's, so every reading of the timer is exact.
 
 from __future__ import annotations
 
-import html
 import socket
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from helpers import all_text, assert_shows_none_of, stored_secrets
 from sandbox_driver import START_TIME
 
@@ -64,7 +64,12 @@ def test_the_panel_listens_at_the_callback_and_offers_the_consent_link(
     uri = panel.config.redirect_uri
     assert f"Listening at {uri}" in panel.status_html.value
     assert panel.listen_button.disabled
-    assert f"href='{html.escape(panel.request.url)}'" in panel.link_html.value
+    assert panel.catcher is not None and panel.catcher.start_url is not None
+    assert f"href='{panel.catcher.start_url}'" in panel.link_html.value
+    assert panel.request.state not in all_text(panel)
+    start = panel.catcher.start_url
+    answer = requests.get(start, allow_redirects=False, timeout=5)
+    assert answer.headers["location"] == panel.request.url
     assert "starts when the code arrives" in panel.timer_html.value
     assert panel.exchange_button.disabled
     assert panel.errors.value == ""
