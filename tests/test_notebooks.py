@@ -28,7 +28,7 @@ ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 CELL_TIMEOUT = 120
 
 CANARY_CLIENT_ID = "canary-reader"
-CANARY_SECRET = "CANARY-SECRET-7f3c9a1e5b2d4086a9e1c3f5b7d9e2a4"  # noqa: S105
+CANARY_SECRET = "CANARY-SECRET-7f3c9a1e5b2d4086a9e1c3f5b7d9e2a4"
 LOAD = re.compile(r"^#\s*%load\s+(\S+)\s*$", re.M)
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 STATE = re.compile(r"state=(?![^&\s\"']*…)[A-Za-z0-9_-]{20,}")
@@ -96,6 +96,20 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "(1, {'",
         "'the refresh token was already used; its family is now revoked'",
         "'the refresh token was revoked: a rotated refresh token was reused'",
+    ),
+    "09-troubleshooting": (
+        "Consent was declined: the person pressed Cancel.",
+        "redirect_uri is not registered for client",
+        "The app asked for scopes that were not added to it in the console.",
+        '400 invalid_request "authorization_code is invalid"',
+        '401 access_denied "Unauthorized"',
+        "`access_denied` here is no declined consent",
+        '401 "Unauthorized; scope does not match"',
+        "GoneException: This deprecated endpoint has been removed.",
+        '401 HTML page "HTTP Status 401 - Unauthorized"',
+        "Wait as asked (`Retry-After: 60`)",
+        "429 Too Many Requests",
+        "('rate_limit_per_minute', None)",
     ),
 }
 
@@ -250,7 +264,8 @@ def test_each_notebook_solved_with_canary_credentials_shows_no_secret(
     run = execute(path, tmp_path, log, solved=True)
 
     assert_failing_cells_are_announced(run)
-    exercises = sum("exercise" in c.metadata.get("tags", []) for c in run.notebook.cells)
+    cells = run.notebook.cells
+    exercises = sum("exercise" in c.metadata.get("tags", []) for c in cells)
     assert run.text.count("All correct.") >= exercises
     assert "Not yet:" not in run.text
     for secret in [CANARY_SECRET, *secrets_of(tmp_path)]:
@@ -258,7 +273,9 @@ def test_each_notebook_solved_with_canary_credentials_shows_no_secret(
         assert secret not in run.log, f"a secret is in the kernel's log for {path.name}"
     assert not JWT.search(run.text), f"a token or code shows in {path.name}"
     assert not JWT.search(run.log), "a token or code is in the kernel's log"
-    assert not STATE.search(run.outputs + run.log), "a state shows unmasked"
+    widget_state = json.dumps(run.notebook.metadata.get("widgets", {}))
+    shown = run.outputs + run.log + widget_state
+    assert not STATE.search(shown), "a state shows unmasked"
     assert run.log, "the kernel's DEBUG log was captured"
 
 
