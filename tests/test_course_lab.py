@@ -97,3 +97,19 @@ def test_with_your_app_in_env_no_sandbox_starts(tmp_path: Path) -> None:
 
     assert "ATLASSIAN_AUTH_URL" not in fake.environ
     assert not fake.sandbox_was_up
+
+
+def test_a_workshops_sandbox_named_by_the_environment_is_used_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = Sandbox(port=free_port()).start()
+    monkeypatch.setenv("ATLASSIAN_AUTH_URL", room.url)
+    monkeypatch.setenv("ATLASSIAN_API_URL", room.url)
+    fake = FakeLab()
+    try:
+        lab.main(["--sandbox-port", str(free_port())], run=fake)
+    finally:
+        room.stop()
+
+    assert fake.environ["ATLASSIAN_AUTH_URL"] == room.url
+    assert fake.sandbox_was_up

@@ -1,9 +1,10 @@
 """`python -m kit.course.lab`: JupyterLab on the course, with one sandbox beside it.
 
-`make lab` runs this. Unless `.env` names your own app, it starts the sandbox
-(on port 8000, or a free one if that is taken), points every kernel at it with
-`ATLASSIAN_AUTH_URL` and `ATLASSIAN_API_URL`, so that the notebooks share one
-sandbox and one token file, and stops it when JupyterLab ends.
+`make lab` runs this. Unless the settings name your own app or a workshop's
+sandbox, it starts a sandbox (on port 8000, or a free one if that is taken),
+points every kernel at it with `ATLASSIAN_AUTH_URL` and `ATLASSIAN_API_URL`, so
+that the notebooks share one sandbox and one token file, and stops it when
+JupyterLab ends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kit import config as settings
+from kit.errors import NoSandboxError
 from kit.sandbox_controls import SandboxControls
 
 if TYPE_CHECKING:
@@ -40,12 +42,15 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.call) ->
     options, lab_args = parser.parse_known_args(argv)
     environ = dict(os.environ)
     sandbox = None
-    if not any(settings.client_variables_present().values()):
+    try:
+        config = settings.load()
+    except NoSandboxError:  # no app, no sandbox named: start one beside Lab
         url, sandbox = _sandbox(options.sandbox_port)
         environ.update(settings.Hosts(url, url).as_environ())
         print(f"The course's sandbox serves at {url}.", flush=True)
     else:
-        print("`.env` names your app: the course talks to Atlassian.", flush=True)
+        where = "Atlassian" if config.hosts.is_atlassian else config.hosts.auth_url
+        print(f"The settings name {where}: the course talks to it.", flush=True)
     try:
         command = [sys.executable, "-m", "jupyterlab", *lab_args]
         return run(command, env=environ)
