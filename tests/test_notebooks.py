@@ -78,6 +78,14 @@ TEACHES: dict[str, tuple[str, ...]] = {
         "(401, 'access_denied', 'Unauthorized')",
         "`access_denied` here is no declined consent",
     ),
+    "06-cloud-id": (
+        '"id": "3f9b2c1e-7a4d-4e8b-9c61-2d5e8f0a1b73"',
+        "('3f9b2c1e-7a4d-4e8b-9c61-2d5e8f0a1b73', ('jira',))",
+        "/ex/confluence/3f9b2c1e-7a4d-4e8b-9c61-2d5e8f0a1b73/wiki/api/v2/spaces",
+        "'https://pinecone-labs.atlassian.net/wiki'",
+        "(401, 'text/html",
+        "The token went to the site's own domain, which refuses 3LO tokens.",
+    ),
     "07-confluence-v1-v2": (
         "ScopeError",
         "{'code': 401, 'message': 'Unauthorized; scope does not match'}",
@@ -107,7 +115,7 @@ TEACHES: dict[str, tuple[str, ...]] = {
         '401 "Unauthorized; scope does not match"',
         "GoneException: This deprecated endpoint has been removed.",
         '401 HTML page "HTTP Status 401 - Unauthorized"',
-        "Wait as asked (`Retry-After: 60`)",
+        "Wait as asked (`Retry-After: ",
         "429 Too Many Requests",
         "('rate_limit_per_minute', None)",
     ),
