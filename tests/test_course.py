@@ -199,3 +199,17 @@ def test_a_course_displays_its_place_without_secrets(in_kernel: Course) -> None:
 
     assert "sandbox in this kernel" in shown
     assert in_kernel.config.client_secret.reveal() not in shown
+
+
+def test_a_private_course_starts_its_own_sandbox_even_beside_a_shared_one(
+    atlassian_flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLASSIAN_AUTH_URL", atlassian_flow.url)
+    monkeypatch.setenv("ATLASSIAN_API_URL", atlassian_flow.url)
+
+    course = start(private=True)
+    try:
+        assert course.where == "sandbox in this kernel"
+        assert course.config.hosts.auth_url != atlassian_flow.url
+    finally:
+        course.stop()

@@ -168,8 +168,17 @@ class Course:
         return f"<table class='kit-course'>{cells}</table>"
 
 
-def start(*, store: str | os.PathLike[str] | None = None) -> Course:
-    """The course's place to work, found as the module's docstring says."""
+def start(
+    *, store: str | os.PathLike[str] | None = None, private: bool = False
+) -> Course:
+    """The course's place to work, found as the module's docstring says.
+
+    `private=True` always starts a sandbox in this kernel, for notebooks that
+    move the sandbox's clock or change its settings: on a shared sandbox that
+    would change time for every notebook, or for a whole workshop room.
+    """
+    if private:
+        return _in_kernel(store)
     try:
         config = settings.load()
     except NoSandboxError:
