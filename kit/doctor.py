@@ -901,6 +901,11 @@ def _url_seen(parts: SplitResult, params: Mapping[str, str]) -> str:
 
 
 def _diagnose_exception(exc: BaseException) -> Diagnosis:
+    if type(exc) is errors.AuthorizationError and exc.error is None:
+        # An error page's words, as the robot or a paste reports them.
+        found = diagnose_url(_message(exc))
+        if "OAuth answer" not in found.what:
+            return found
     try:
         exchange = getattr(exc, "exchange", None)
         if isinstance(exchange, Exchange):

@@ -213,3 +213,35 @@ def test_a_private_course_starts_its_own_sandbox_even_beside_a_shared_one(
         assert course.config.hosts.auth_url != atlassian_flow.url
     finally:
         course.stop()
+
+
+def test_an_unadded_scope_comes_back_in_the_pages_words_and_the_doctor_reads_them(
+    in_kernel: Course,
+) -> None:
+    request = in_kernel.new_request("delete:page:confluence")
+
+    with pytest.raises(AuthorizationError) as caught:
+        press(request.url)
+
+    assert "font-family" not in str(caught.value)
+    assert "have not been added" in str(caught.value)
+    diagnosis = kit.diagnose(caught.value)
+    assert diagnosis.step == "authorize"
+    assert "not added" in diagnosis.what
+
+
+def test_a_private_course_uses_the_sandboxs_app_even_when_env_names_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATLASSIAN_CLIENT_ID", "pinecone-reader-live")
+    monkeypatch.setenv("ATLASSIAN_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("ATLASSIAN_REDIRECT_URI", "http://localhost:8765/callback")
+
+    course = start(private=True)
+    try:
+        assert course.config.is_sandbox
+        assert course.sandbox is not None
+        assert course.config.hosts.auth_url == course.sandbox.url
+        assert course.sign_in("read:me").access_token
+    finally:
+        course.stop()

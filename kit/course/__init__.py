@@ -12,6 +12,7 @@ import html
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from kit.config import ClientConfig
 from kit.confluence import Confluence, accessible_resources, pick_site
 from kit.course.robot import Decision, press
 from kit.errors import ExchangeRefusedError, KitError, NoSandboxError
-from kit.exchange import exchange_code
+from kit.exchange import exchange_code, refresher
 from kit.sandbox_controls import SandboxControls
 from kit.store import DEFAULT_PATH, TokenStore
 from kit.tokens import TokenSet
@@ -67,6 +68,14 @@ class Course:
     def is_sandbox(self) -> bool:
         return self.config.is_sandbox or self.controls is not None
 
+    def now(self) -> float:
+        """The course's time: the sandbox's clock, or this computer's when live.
+
+        Notebooks move the sandbox's clock; tokens from `sign_in` are stamped with
+        this time, so that their clocks agree with the sandbox after a jump.
+        """
+        return self.controls.now() if self.controls is not None else time.time()
+
     def new_request(
         self, scopes: str | tuple[str, ...] = COURSE_SCOPES, **options: Any
     ) -> AuthorizationRequest:
@@ -103,7 +112,7 @@ class Course:
         ) as catcher:
             press(request.url, decision, site=site)
             result = catcher.wait(SIGN_IN_TIMEOUT)
-        tokens = exchange_code(self.config, result, request=request)
+        tokens = exchange_code(self.config, result, request=request, now=self.now)
         self.store.save(tokens)
         return tokens
 
@@ -124,7 +133,9 @@ class Course:
 
     def confluence(self, **options: Any) -> Confluence:
         """Confluence on the course's site, with the saved tokens (refreshed)."""
-        site = pick_site(accessible_resources(self.config, self.store))
+        refresh = refresher(self.config, now=self.now)
+        site = pick_site(accessible_resources(self.config, self.store, refresh=refresh))
+        options.setdefault("refresh", refresh)
         return Confluence(self.config, self.store, site.cloud_id, **options)
 
     def stop(self) -> None:
@@ -201,7 +212,9 @@ def _in_kernel(store: str | os.PathLike[str] | None) -> Course:
     from kit.sandbox import Sandbox  # noqa: PLC0415 - only when none is running
 
     sandbox = Sandbox().start()
-    config = settings.load(sandbox_url=sandbox.url)
+    # The sandbox's own app, whatever `.env` or the environment name: a private
+    # sandbox knows no other.
+    config = settings.load(env_file=None, environ={}, sandbox_url=sandbox.url)
     # Its tokens die with it, so they get a file of their own, not the project's.
     path = store or Path(tempfile.mkdtemp(prefix="kit-course-")) / DEFAULT_PATH.name
     course = Course(

@@ -104,10 +104,13 @@ class _ConsentParser(HTMLParser):
         self.form: _Form | None = None
         self.text: list[str] = []
         self._label_for: str | None = None
+        self._hidden_text = 0  # inside <style> or <script>, which are no words
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
-        if tag == "form":
+        if tag in {"style", "script"}:
+            self._hidden_text += 1
+        elif tag == "form":
             self.form = _Form(action=values.get("action", ""))
         elif tag == "input" and self.form is not None:
             kind, name = values.get("type"), values.get("name", "")
@@ -117,7 +120,13 @@ class _ConsentParser(HTMLParser):
                 self.form.sites.append((values.get("value", ""), ""))
                 self._label_for = values.get("value", "")
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"style", "script"} and self._hidden_text:
+            self._hidden_text -= 1
+
     def handle_data(self, data: str) -> None:
+        if self._hidden_text:
+            return
         if data.strip():
             self.text.append(" ".join(data.split()))
         if self._label_for is not None and self.form and data.strip():
