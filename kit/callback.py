@@ -629,7 +629,13 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         extra = (("Allow", "GET"),) if verdict.page.status == 405 else ()
         if verdict.location is not None:
             extra = (("Location", verdict.location),)
-        self._send(verdict.page, extra)
+        try:
+            self._send(verdict.page, extra)
+        finally:
+            # Only now is the sign-in over for `wait()`: a caller that stops
+            # the catcher at once must not cut the page before it is sent.
+            if verdict.ended:
+                self.server.catcher.notify()
         logger.info(
             "The catcher answered %s %s with %d %s.",
             printable(self.command, 10),
@@ -637,8 +643,6 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             verdict.page.status,
             verdict.page.reason,
         )
-        if verdict.ended:
-            self.server.catcher.notify()
 
     def _route(self, target: str, query: str) -> _Verdict:
         """Host, then path, then method; only then is the query looked at."""
@@ -1009,9 +1013,16 @@ class CallbackCatcher:
             return _Verdict(caught_page(), ended=True)
 
     def notify(self) -> None:
-        """Run the `on_result` callbacks, once, outside the lock."""
+        """Announce the ending: `wait()` returns, the `on_result` callbacks run.
+
+        Called once the browser has its page (or the paste its answer), so
+        that stopping the catcher right after `wait()` cuts nothing unsent.
+        """
         with self._lock:
+            if self._outcome is None:
+                return
             callbacks, self._callbacks = self._callbacks, []
+            self._done.set()
         for callback in callbacks:
             self._call(callback)
 
@@ -1035,7 +1046,6 @@ class CallbackCatcher:
             self._outcome = outcome
             self._phase = phase
             _SPENT.spend(self._expected_state)
-            self._done.set()
 
     def _bind(self) -> list[_CatcherServer]:
         hosts = self._where.bind_hosts

@@ -14,6 +14,7 @@ import requests
 
 from kit.config import ClientConfig
 from kit.errors import ConfigError, TransportError
+from kit.record import History
 from kit.transport import new_session
 
 CONTROLS = "/_sandbox"
@@ -30,7 +31,9 @@ class SandboxControls:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self._session = new_session("sandbox")
+        # Not the flow's history: moving the clock is no step of OAuth, and a
+        # learner's `HISTORY.last` should stay the last request of the flow.
+        self._session = new_session("sandbox", history=History())
 
     @classmethod
     def of(cls, config: ClientConfig) -> SandboxControls:
