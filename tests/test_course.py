@@ -191,7 +191,7 @@ def test_a_missing_package_names_the_install_command(
     line = next(x for x in report.lines if x.item == "a-package-that-is-not-there")
     assert not line.ok
     assert "make lab" in line.fix
-    assert "❌" in report._repr_html_()
+    assert "✗" in report._repr_html_()
 
 
 def test_a_course_displays_its_place_without_secrets(in_kernel: Course) -> None:

@@ -59,13 +59,19 @@ class Report:
 
     def _repr_html_(self) -> str:
         rows = "".join(_html_row(line) for line in self.lines)
-        verdict = "All set." if self.ok else "Fix the lines marked ❌, then run again."
+        verdict = "All set." if self.ok else "Fix the lines marked ✗, then run again."
         return f"<table class='kit-setup'>{rows}</table><p>{verdict}</p>"
+
+
+def _mark(ok: bool) -> str:
+    """✓ in green or ✗ in red: characters every font has, unlike emoji."""
+    colour, sign = ("#216e4e", "✓") if ok else ("#ae2e24", "✗")
+    return f"<b style='color:{colour}'>{sign}</b>"
 
 
 def _html_row(line: Line) -> str:
     cells = [
-        "✅" if line.ok else "❌",
+        _mark(line.ok),
         f"<b>{html.escape(line.item)}</b>",
         html.escape(line.found),
         "" if line.ok else f"<code>{html.escape(line.fix)}</code>",

@@ -46,7 +46,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         items = "".join(
-            f"<li>{'✅' if ok else '❌'} {html.escape(text)}</li>"
+            f"<li>{_mark(ok)} {html.escape(text)}</li>"
             for ok, text in self.points
         )
         colour = "#216e4e" if self.ok else "#ae2e24"
@@ -54,6 +54,12 @@ class Result:
             f"<div class='kit-check'><b>{html.escape(self.title)}</b><ul>{items}</ul>"
             f"<b style='color:{colour}'>{html.escape(self.verdict)}</b></div>"
         )
+
+
+def _mark(ok: bool) -> str:
+    """✓ in green or ✗ in red: characters every font has, unlike emoji."""
+    colour, sign = ("#216e4e", "✓") if ok else ("#ae2e24", "✗")
+    return f"<b style='color:{colour}'>{sign}</b>"
 
 
 def result(title: str, points: Iterable[tuple[bool, str]]) -> Result:
