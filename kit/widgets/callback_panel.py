@@ -351,8 +351,8 @@ class CallbackPanel(widgets.VBox):
         """Block until the sign-in ended (code or error) and was shown; or time out."""
         return self.ended.wait(timeout)
 
-    def close(self) -> None:
-        """Stop the ticker and the catcher, then close the widget."""
+    def stop(self) -> None:
+        """Stop the ticker and the catcher, freeing the port; the panel stays shown."""
         self.closed = True
         ticker = getattr(self, "ticker", None)
         if ticker is not None:
@@ -360,6 +360,10 @@ class CallbackPanel(widgets.VBox):
         catcher = getattr(self, "catcher", None)
         if catcher is not None:
             catcher.stop()
+
+    def close(self) -> None:
+        """`stop()`, then close the widget itself (it disappears)."""
+        self.stop()
         super().close()
 
 

@@ -284,8 +284,15 @@ class RefreshPanel(widgets.VBox):
         refresh = None if tokens is None else tokens.refresh_token
         return "(none)" if refresh is None else f"`{refresh.fingerprint}`"
 
+    def stop(self) -> None:
+        """Stop the dashboard's ticker; the panel stays shown."""
+        dashboard = getattr(self, "dashboard", None)
+        if dashboard is not None:
+            dashboard.stop()
+
     def close(self) -> None:
-        """Close the dashboard's ticker, then the widget."""
+        """`stop()`, then close the widget itself (it disappears)."""
+        self.stop()
         dashboard = getattr(self, "dashboard", None)
         if dashboard is not None:
             dashboard.close()

@@ -212,9 +212,13 @@ class TokenDashboard(widgets.VBox):
         """Re-read and redraw about once a second, until `close()`."""
         self.ticker.start("kit-token-dashboard")
 
-    def close(self) -> None:
-        """Stop the ticker, then close the widget."""
+    def stop(self) -> None:
+        """Stop the ticker; the dashboard stays shown, as last drawn."""
         ticker = getattr(self, "ticker", None)
         if ticker is not None:
             ticker.stop()
+
+    def close(self) -> None:
+        """`stop()`, then close the widget itself (it disappears)."""
+        self.stop()
         super().close()

@@ -239,8 +239,8 @@ def _url(request: AuthorizationRequest, audience: bool, prompt: bool) -> str:
 
 
 OPEN_LATER = (
-    "To consent, pass `builder.request` to `CallbackPanel`: it listens for the "
-    "answer first, then shows the link."
+    "To consent, pass <code>builder.request</code> to <code>CallbackPanel</code>: "
+    "it listens for the answer first, then shows the link."
 )
 
 

@@ -256,3 +256,16 @@ def test_listen_after_the_sign_in_ended_asks_for_a_new_request(
     panel.listen_button.click()
 
     assert "its <code>state</code> is spent" in panel.errors.value
+
+
+def test_stop_frees_the_port_and_leaves_the_panel_on_screen(
+    make_panel: MakePanel,
+) -> None:
+    panel = make_panel()
+    assert panel.catcher is not None
+
+    panel.stop()
+
+    assert panel.catcher.addresses == []
+    assert panel.comm is not None  # the widget itself is still open
+    assert panel.catcher.status.phase == "stopped"

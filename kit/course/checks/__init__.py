@@ -11,6 +11,7 @@ to change instead. Nothing it shows holds a secret.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         items = "".join(
-            f"<li>{_mark(ok)} {html.escape(text)}</li>"
+            f"<li>{_mark(ok)} {_code(text)}</li>"
             for ok, text in self.points
         )
         colour = "#216e4e" if self.ok else "#ae2e24"
@@ -54,6 +55,11 @@ class Result:
             f"<div class='kit-check'><b>{html.escape(self.title)}</b><ul>{items}</ul>"
             f"<b style='color:{colour}'>{html.escape(self.verdict)}</b></div>"
         )
+
+
+def _code(text: str) -> str:
+    """`text` escaped, each `name` in backticks shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _mark(ok: bool) -> str:
