@@ -24,6 +24,7 @@ from kit.errors import (
     ScopeError,
     TokenStoreError,
     TransportError,
+    hide_in_notebooks,
 )
 from kit.record import HISTORY, Exchange, History, from_response
 from kit.redact import remember
@@ -64,6 +65,7 @@ class TokenSource:
 
     def current(self) -> TokenSet:
         """The tokens to send now."""
+        __tracebackhide__ = hide_in_notebooks
         if self._store is None:
             assert self._tokens is not None
             return self._tokens
@@ -76,6 +78,7 @@ class TokenSource:
 
     def renewed(self, stale: TokenSet) -> TokenSet | None:
         """Tokens to replace `stale` after a 401, or None if none can be had."""
+        __tracebackhide__ = hide_in_notebooks
         if self._refresh is None or stale.refresh_token is None:
             return None
         if self._store is not None:
@@ -115,6 +118,7 @@ class ApiCaller:
         self, url: str, params: Mapping[str, Any] | None = None, *, step: str = "api"
     ) -> Answer:
         """GET `url` with the access token; the JSON answer, or a kit error."""
+        __tracebackhide__ = hide_in_notebooks
         check_transport(url, allow_plain_http=self.allow_plain_http)
         tokens = self.tokens.current()
         response = self._send_with_retries(url, params, tokens, step)

@@ -51,6 +51,7 @@ from kit.errors import (
     IssuerMismatchError,
     MalformedCallbackError,
     StateMismatchError,
+    hide_in_notebooks,
 )
 
 logger = logging.getLogger(__name__)
@@ -901,6 +902,7 @@ class CallbackCatcher:
 
     def poll(self) -> CallbackResult | None:
         """The result if caught, None if still waiting; raises what ended it."""
+        __tracebackhide__ = hide_in_notebooks
         if self._done.is_set() and isinstance(self._outcome, AuthorizationError):
             raise self._outcome
         return self.result if self._done.is_set() else None
@@ -912,6 +914,7 @@ class CallbackCatcher:
         own deadline. Raises `CallbackTimeoutError` (a `TimeoutError`),
         `AccessDeniedError`, `IssuerMismatchError` or `AuthorizationError`.
         """
+        __tracebackhide__ = hide_in_notebooks
         if self._thread is None:
             raise RuntimeError("The catcher is not listening: call `start()` first.")
         if not self._done.wait(timeout):

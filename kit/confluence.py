@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 from kit import scopes
 from kit.api import Answer, ApiCaller, Refresh, TokenSource
 from kit.config import ClientConfig
-from kit.errors import ApiError, CatalogueError, ExchangeRefusedError, ScopeError
+from kit.errors import (
+    ApiError,
+    CatalogueError,
+    ExchangeRefusedError,
+    ScopeError,
+    hide_in_notebooks,
+)
 from kit.store import TokenStore
 from kit.tokens import TokenSet
 
@@ -82,6 +88,7 @@ def accessible_resources(
     config: ClientConfig, tokens: TokenSet | TokenStore, **options: Any
 ) -> list[Site]:
     """The sites the token reaches, from `GET /oauth/token/accessible-resources`."""
+    __tracebackhide__ = hide_in_notebooks
     caller = _caller(config, tokens, options)
     try:
         answer = caller.get(config.hosts.api_url + RESOURCES_PATH, step="resources")
@@ -124,6 +131,7 @@ def pick_site(
 
 def me(config: ClientConfig, tokens: TokenSet | TokenStore, **options: Any) -> Any:
     """The person the token acts for, from `GET /me` (needs `read:me`)."""
+    __tracebackhide__ = hide_in_notebooks
     caller = _caller(config, tokens, options)
     try:
         return caller.get(config.hosts.api_url + ME_PATH, step="me").body
@@ -184,12 +192,14 @@ class Confluence:
 
     def get(self, api: Api, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET one v1 or v2 path (`"pages"`, `"/wiki/api/v2/pages"`); its JSON."""
+        __tracebackhide__ = hide_in_notebooks
         return self.get_page(api, path, params).answer.body
 
     def get_page(
         self, api: Api, path: str, params: Mapping[str, Any] | None = None
     ) -> Page:
         """GET one page of a list, with the URL of the next page."""
+        __tracebackhide__ = hide_in_notebooks
         full_path = api_path(api, path)
         self._check_scopes(api, full_path)
         answer = self._caller.get(self.base_url + full_path, params)
@@ -209,6 +219,7 @@ class Confluence:
         in `_links.next`, relative to `/wiki`, and a short page is not the end
         (facts 6.3, 6.4). A `next` that leaves this site's gateway is refused.
         """
+        __tracebackhide__ = hide_in_notebooks
         page = self.get_page(api, path, params)
         yield page
         seen = {page.next_url}
@@ -232,6 +243,7 @@ class Confluence:
         limit: int | None = None,
     ) -> Iterator[Any]:
         """Every result of a list, page after page; at most `limit` of them."""
+        __tracebackhide__ = hide_in_notebooks
         count = 0
         for page in self.pages_of(api, path, params):
             for item in page.results:
@@ -294,6 +306,7 @@ class Confluence:
     # Inside ----------------------------------------------------------------------
 
     def _check_scopes(self, api: Api, full_path: str) -> None:
+        __tracebackhide__ = hide_in_notebooks
         if not self.preflight:
             return
         try:

@@ -207,3 +207,13 @@ class TransportError(KitError):
     def __init__(self, message: str, *, timed_out: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+
+
+def hide_in_notebooks(excinfo: object = None) -> bool:
+    """A frame's `__tracebackhide__`: IPython hides the frame, pytest shows it.
+
+    IPython hides any frame whose `__tracebackhide__` is true, as a function
+    is; pytest calls it, and it answers False. So a learner's traceback ends at
+    the call they wrote, and a failing test still shows the kit's frames.
+    """
+    return False

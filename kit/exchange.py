@@ -34,6 +34,7 @@ from kit.errors import (
     TokenEndpointError,
     TokenResponseError,
     TransportError,
+    hide_in_notebooks,
 )
 from kit.record import HISTORY, Exchange, History, from_response
 from kit.redact import remember
@@ -74,6 +75,7 @@ def exchange_code(
     `TokenEndpointError`; no answer raises `TransportError`, and the code is
     then spent as far as the kit is concerned.
     """
+    __tracebackhide__ = hide_in_notebooks
     code = Secret(callback.code if isinstance(callback, CallbackResult) else callback)
     redirect_uri = _redirect_uri(config, callback, request)
     del callback  # a bare code is a secret in clear; no frame keeps it (case 101)
@@ -132,6 +134,7 @@ def refresh_access_token(
     Atlassian's 10-minute reuse leeway makes safe (case 112); the `rfc` profile
     has no leeway, so there a retry revokes the family: pass False.
     """
+    __tracebackhide__ = hide_in_notebooks
     refresh = tokens.refresh_token
     if refresh is None:
         raise ExchangeRefusedError(_NO_REFRESH_TOKEN)
@@ -171,6 +174,7 @@ def refresher(config: ClientConfig, **options: Any) -> Callable[[TokenSet], Toke
     """`refresh_access_token` bound to `config`, for `TokenStore.fresh`."""
 
     def refresh(tokens: TokenSet) -> TokenSet:
+        __tracebackhide__ = hide_in_notebooks
         return refresh_access_token(config, tokens, **options)
 
     return refresh
@@ -194,6 +198,7 @@ def _token_request(  # noqa: PLR0917 - private, called twice
     oauthlib parses it again, so that the kit's own checks name the problem
     and no frame of the kit keeps the tokens in clear (case 101).
     """
+    __tracebackhide__ = hide_in_notebooks
     answer: list[TokenSet] = []
     session = OAuth2Session(config.client_id, redirect_uri=redirect_uri)
     configure_session(session, grant, timeout=timeout, history=history)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.errors import TokenStoreError
+from kit.errors import TokenStoreError, hide_in_notebooks
 from kit.tokens import Lineage, TokenSet
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class TokenStore:
         The refresh goes through `refresh_with`, so that callers racing on the
         same expired token refresh once between them (case 100).
         """
+        __tracebackhide__ = hide_in_notebooks
         stored = self.load()
         if stored is None:
             message = (
@@ -133,6 +134,7 @@ class TokenStore:
         rotated refresh token and the lineage, are saved before the lock is
         released (RFC 6749 section 6; RFC 9700 section 4.14).
         """
+        __tracebackhide__ = hide_in_notebooks
         with self.locked():
             current = self._load_for_refresh()
             if stale is not None and current.tokens.access_token != stale.access_token:

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import kit
+from kit.errors import hide_in_notebooks
 
 HEAVY = ("ipywidgets", "IPython", "jupyter_core", "requests", "oauthlib", "uvicorn")
 
@@ -46,3 +47,25 @@ def test_all_lists_exactly_the_lazy_names_and_the_version() -> None:
 def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
     with pytest.raises(AttributeError, match="exchange_cod"):
         kit.exchange_cod  # noqa: B018 - the lookup is the test
+
+
+def test_kit_frames_are_hidden_from_ipython_but_shown_to_pytest() -> None:
+    code = (
+        "import kit, kit.course\n"
+        "course = kit.course.start()\n"
+        "tokens = course.sign_in('search:confluence')\n"
+        "course.confluence().get('v2', 'spaces')\n"
+    )
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "IPython", "--colors=NoColor", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    shown = done.stdout + done.stderr
+    assert "ScopeError" in shown
+    assert "skipping hidden" in shown
+    assert shown.count("/kit/") <= 1, shown
+    assert hide_in_notebooks(None) is False  # pytest asks, and is told to show

@@ -23,7 +23,7 @@ from kit.callback import CallbackCatcher
 from kit.config import ClientConfig
 from kit.confluence import Confluence, accessible_resources, pick_site
 from kit.course.robot import Decision, press
-from kit.errors import ExchangeRefusedError, KitError, NoSandboxError
+from kit.errors import ExchangeRefusedError, KitError, NoSandboxError, hide_in_notebooks
 from kit.exchange import exchange_code, refresher
 from kit.sandbox_controls import SandboxControls
 from kit.store import DEFAULT_PATH, TokenStore
@@ -101,6 +101,7 @@ class Course:
         On the sandbox only; in live mode consent is yours to give, in the
         notebook `03-consent-and-callback`.
         """
+        __tracebackhide__ = hide_in_notebooks
         if not self.is_sandbox:
             raise ExchangeRefusedError(
                 "In live mode you consent yourself: run the cells of "
@@ -125,6 +126,7 @@ class Course:
         self, scopes: str | tuple[str, ...] = COURSE_SCOPES
     ) -> TokenSet:
         """The saved tokens if they hold `scopes`; otherwise a fresh sign-in."""
+        __tracebackhide__ = hide_in_notebooks
         wanted = set(scopes.split() if isinstance(scopes, str) else scopes)
         saved = self.tokens()
         if saved is not None and wanted <= set(saved.scope) and self._accepted(saved):
@@ -133,6 +135,7 @@ class Course:
 
     def confluence(self, **options: Any) -> Confluence:
         """Confluence on the course's site, with the saved tokens (refreshed)."""
+        __tracebackhide__ = hide_in_notebooks
         refresh = refresher(self.config, now=self.now)
         site = pick_site(accessible_resources(self.config, self.store, refresh=refresh))
         options.setdefault("refresh", refresh)

@@ -47,8 +47,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         items = "".join(
-            f"<li>{_mark(ok)} {_code(text)}</li>"
-            for ok, text in self.points
+            f"<li>{_mark(ok)} {_code(text)}</li>" for ok, text in self.points
         )
         colour = "#216e4e" if self.ok else "#ae2e24"
         return (
