@@ -46,6 +46,7 @@ from kit.widgets.common import (
     shows_errors,
 )
 from kit.widgets.exchange_view import ExchangeView
+from kit.widgets.token_dashboard import TokenDashboard
 
 ROBOT_WAIT = 5.0  # seconds the robot's button waits for the catcher's verdict
 RED_WITHIN = 60.0  # the timer turns red this close to the upper bound
@@ -189,6 +190,7 @@ class CallbackPanel(widgets.VBox):
             for text in (CLOCK_STEPS if self.controls is not None else {})
         }
         self.tokens_html = widgets.HTML(value="")
+        self.clocks_box = widgets.VBox()
         self.exchange_view = ExchangeView()
 
         self.listen_button.on_click(lambda _: self.listen())
@@ -216,6 +218,7 @@ class CallbackPanel(widgets.VBox):
         return [
             *parts,
             self.tokens_html,
+            self.clocks_box,
             self.exchange_view,
             self.errors,
         ]
@@ -290,6 +293,9 @@ class CallbackPanel(widgets.VBox):
             f"<b style='color:{GREEN}'>Tokens received.</b>{html.escape(saved)}"
             f"{tokens._repr_html_()}"
         )
+        # The tokens' three clocks, on this panel's clock (the sandbox's time).
+        source = self.store if self.store is not None else tokens
+        self.clocks_box.children = (TokenDashboard(source, now=self.clock.now),)
 
     @shows_errors
     def advance(self, seconds: float) -> None:

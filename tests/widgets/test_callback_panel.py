@@ -129,6 +129,8 @@ def test_exchange_saves_and_shows_masked_tokens_and_no_secret_anywhere(
     assert "POST /oauth/token -&gt; 200" in panel.exchange_view.summary.value
     assert "Code sent 0 s after it arrived" in panel.timer_html.value
     assert not panel.ticker.running
+    clocks = all_text(panel.clocks_box)
+    assert "Access token" in clocks and "Absolute (365 days)" in clocks
     assert_shows_none_of(panel, [*stored_secrets(course.store.path), code, state])
 
 
