@@ -29,7 +29,21 @@ DEFAULT_PORT = 8000
 Runner = Callable[..., int]
 
 
-def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.call) -> int:
+def run_lab(command: list[str], env: dict[str, str]) -> int:
+    """Run JupyterLab until it ends; Ctrl-C is Lab's to answer, not ours.
+
+    Lab asks for confirmation on the first Ctrl-C and quits on the second, and
+    it shuts its kernels down; the launcher waits for that instead of killing it.
+    """
+    with subprocess.Popen(command, env=env) as process:  # noqa: S603 - our own Lab
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue
+
+
+def main(argv: Sequence[str] | None = None, *, run: Runner = run_lab) -> int:
     """Start the sandbox if needed, run JupyterLab, stop the sandbox; Lab's status.
 
     `run` runs the Lab command (`subprocess.call`); a test passes its own.
@@ -54,8 +68,6 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.call) ->
     try:
         command = [sys.executable, "-m", "jupyterlab", *lab_args]
         return run(command, env=environ)
-    except KeyboardInterrupt:
-        return 0
     finally:
         if sandbox is not None:
             sandbox.stop()
