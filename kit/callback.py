@@ -2,8 +2,10 @@
 
 `CallbackCatcher` listens on the loopback interface at the redirect URI's port and
 path (RFC 8252 section 7.3), checks `state` before anything else, and hands over a
-`CallbackResult`. `parse_redirected_url` is the fallback for machines whose browser
-cannot reach the kernel: paste the address you land on; the same checks run.
+`CallbackResult`. On a hub, a redirect URI that `jupyter-server-proxy` serves
+(`<base>/proxy/<port>/<path>`) is caught on that port of `127.0.0.1`.
+`parse_redirected_url` is the fallback for machines whose browser cannot reach
+the kernel at all: paste the address you land on; the same checks run.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from kit.errors import (
     StateMismatchError,
     hide_in_notebooks,
 )
+from kit.hub import ProxyRoute, proxy_route
 
 logger = logging.getLogger(__name__)
 
@@ -443,20 +446,30 @@ def _endpoint(url: str) -> tuple[str, str, int | None, str]:
 
 @dataclass(frozen=True)
 class _Loopback:
-    """Where the catcher listens: the redirect URI's host, port and path."""
+    """Where the catcher listens: the redirect URI's host, port and path.
+
+    `route` is set behind jupyter-server-proxy: the public redirect URI, whose
+    `Host` the proxy passes on, while the catcher listens on `127.0.0.1`.
+    """
 
     host: str  # as written in the URI, brackets removed
     port: int
     path: str
     bind_hosts: tuple[str, ...]
+    route: ProxyRoute | None = None
 
 
 def _loopback(redirect_uri: str) -> _Loopback:
-    """The listening address of a loopback redirect URI, or ConfigError.
+    """The listening address of a loopback or a proxied redirect URI, or ConfigError.
 
     RFC 8252 section 7.3: plain `http` on a loopback address; `localhost` is
-    served on both 127.0.0.1 and ::1, since browsers may pick either.
+    served on both 127.0.0.1 and ::1, since browsers may pick either. A URI of
+    the form `<http(s) base>/proxy/<port>/<path>` is what jupyter-server-proxy
+    forwards to `http://127.0.0.1:<port>/<path>`: the catcher listens there.
     """
+    route = proxy_route(redirect_uri)
+    if route is not None:
+        return _Loopback("127.0.0.1", route.port, route.path, ("127.0.0.1",), route)
     try:
         parts = urlsplit(redirect_uri)
         port = parts.port
@@ -480,7 +493,10 @@ def _not_loopback(redirect_uri: str, problem: str) -> ConfigError:
     return ConfigError(
         f"The redirect URI {printable(redirect_uri)!r} {problem}, so the callback "
         "catcher cannot listen for it. Register a loopback redirect URI such as "
-        "`http://127.0.0.1:8765/callback`, or paste the address you land on into "
+        "`http://127.0.0.1:8765/callback`; where the browser cannot reach this "
+        "machine (JupyterHub, Binder), register the route jupyter-server-proxy "
+        "serves, such as `https://hub.example.org/user/ada/proxy/8765/callback` "
+        "(the setup check shows yours exactly); or paste the address you land on into "
         "`parse_redirected_url` instead (RFC 8252 section 7.3)."
     )
 
@@ -650,7 +666,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         catcher = self.server.catcher
         if not catcher.host_allowed(self.headers.get_all("Host") or []):
             logger.warning("The catcher refused a request naming another Host.")
-            return _Verdict(status_page(400, _HOST_EXPLANATION))
+            return _Verdict(status_page(400, catcher.host_explanation))
         if target == START_PATH and catcher.authorization_url is not None:
             return catcher.front_door(self.command)
         if target != catcher.path:
@@ -759,6 +775,11 @@ class CallbackCatcher:
     turns away forged or unreadable ones and keeps waiting for the real one,
     answers a reload with "already completed", and never redirects. `poll()`,
     `status` and `on_result` let a widget follow it without blocking the kernel.
+
+    On a hub, pass the redirect URI that jupyter-server-proxy serves,
+    `https://hub.example.org/user/ada/proxy/8765/callback`: the catcher listens
+    on `127.0.0.1:8765` at `/callback`, accepts that URI's `Host` besides the
+    loopback names, and reports the public URI as the result's `redirect_uri`.
     """
 
     def __init__(
@@ -814,6 +835,10 @@ class CallbackCatcher:
         logger.info(
             "The callback catcher listens at %s for %g s.", self.url, self.timeout
         )
+        if self._where.route is not None:
+            logger.info(
+                "Behind jupyter-server-proxy, it listens at %s.", self.loopback_url
+            )
         return self
 
     def stop(self) -> None:
@@ -846,7 +871,19 @@ class CallbackCatcher:
 
     @property
     def url(self) -> str:
-        """The redirect URI served, with the port filled in when it was 0."""
+        """The redirect URI served, with the port filled in when it was 0.
+
+        Behind jupyter-server-proxy, the public redirect URI: the one the code
+        is bound to, and the one the exchange sends.
+        """
+        route = self._where.route
+        if route is not None:
+            return route.with_port(self.port).uri
+        return self.loopback_url
+
+    @property
+    def loopback_url(self) -> str:
+        """Where the catcher listens, as a program on this machine reaches it."""
         host = f"[{self._where.host}]" if ":" in self._where.host else self._where.host
         return f"http://{host}:{self.port}{self._where.path}"
 
@@ -856,7 +893,8 @@ class CallbackCatcher:
 
         Only with `authorization_url`: a link to show in place of the
         authorization URL, whose `state` then never lands in a notebook's
-        saved outputs. It answers while the catcher listens, then 410.
+        saved outputs. It answers while the catcher listens, then 410. Behind
+        jupyter-server-proxy it is `<base>/proxy/<port>/start`.
         """
         if self.authorization_url is None:
             return None
@@ -975,7 +1013,22 @@ class CallbackCatcher:
         allowed = {f"{name}:{port}" for name in names}
         if port == 80:
             allowed |= names
+        if self._where.route is not None:  # what the proxy passes on, and no more
+            allowed |= self._where.route.host_names
         return len(values) == 1 and values[0].strip().lower() in allowed
+
+    @property
+    def host_explanation(self) -> str:
+        """The words of the 400 page for a request that names another host."""
+        route = self._where.route
+        if route is None:
+            return _HOST_EXPLANATION
+        return (
+            "The request names another host than this machine's loopback address "
+            f"and {sorted(route.host_names)[0]}, the host of the redirect URI. If "
+            "consent sent you here, register the redirect URI with the host your "
+            "address bar shows."
+        )
 
     def receive(
         self, query: str, via: Literal["loopback", "paste"] = "loopback"
@@ -1128,6 +1181,12 @@ class CallbackCatcher:
             return message + (
                 f" It turned away {self._rejected} callback(s); the last: "
                 f"{self._last_rejection}"
+            )
+        if self._where.route is not None:
+            return message + (
+                " Check that the server runs jupyter-server-proxy and that the "
+                f"browser landed on {self.url}; or paste the address you land on "
+                "into `submit_redirected_url` instead."
             )
         return message + (
             " If the browser cannot reach this machine (JupyterHub, Binder, a "

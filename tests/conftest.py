@@ -19,10 +19,13 @@ from kit.sandbox import Clock, Sandbox
 
 @pytest.fixture(autouse=True)
 def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No `ATLASSIAN_*` or `OAUTHLIB_*` variable of the developer leaks into a test."""
+    """No `ATLASSIAN_*` or `OAUTHLIB_*` variable of the developer leaks into a test,
+    nor a hub's (`JUPYTERHUB_*`, `BINDER_*`, `KIT_PUBLIC_URL`) when tests run on one.
+    """
     for name in list(os.environ):
-        if name.startswith(("ATLASSIAN_", "OAUTHLIB_")):
+        if name.startswith(("ATLASSIAN_", "OAUTHLIB_", "JUPYTERHUB_", "BINDER_")):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("KIT_PUBLIC_URL", raising=False)
 
 
 def _start(profile: str, **settings: Any) -> Sandbox:
