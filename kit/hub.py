@@ -189,6 +189,21 @@ def proxy_route(uri: str) -> ProxyRoute | None:
     return ProxyRoute(uri, base, port, found["path"], _host_names(parts))
 
 
+def same_base(one: str, other: str) -> bool:
+    """Whether two base URLs name one server and path (host and scheme in any case)."""
+    first, second = urlsplit(one), urlsplit(other)
+    try:
+        return _where(first) == _where(second)
+    except (KeyError, ValueError):
+        return False
+
+
+def _where(parts: SplitResult) -> tuple[str, str, int, str]:
+    default = {"http": 80, "https": 443}[parts.scheme.lower()]
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return (parts.scheme.lower(), parts.hostname or "", parts.port or default, path)
+
+
 def _prefix(value: str) -> str | None:
     """A service prefix with one `/` at each end, or None when it is unset."""
     value = value.strip()

@@ -393,6 +393,8 @@ def test_a_malformed_redirect_uri_names_the_variable_and_the_fix(
         "http://localhost:8765/callback",
         "http://127.0.0.1:8765/callback",
         "http://[::1]:8765/callback",
+        "https://hub.example.org/user/ada/proxy/8765/callback",  # behind a hub
+        "http://127.0.0.1:8888/user/ada/proxy/8765/callback",
     ],
 )
 def test_https_anywhere_and_http_on_loopback_are_accepted(uri: str) -> None:

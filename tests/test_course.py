@@ -11,11 +11,12 @@ import pytest
 from sandbox_driver import Flow
 
 import kit.course
+import kit.hub
 from kit.callback import CallbackCatcher
 from kit.config import SANDBOX_REDIRECT_URI
 from kit.course import COURSE_SCOPES, Course, start
 from kit.course.robot import press
-from kit.course.setup_check import check_setup
+from kit.course.setup_check import Line, check_setup
 from kit.errors import AccessDeniedError, AuthorizationError, ExchangeRefusedError
 
 SECRET = "CANARY-CLIENT-SECRET-0123456789abcdef"
@@ -245,3 +246,150 @@ def test_a_private_course_uses_the_sandboxs_app_even_when_env_names_another(
         assert course.sign_in("read:me").access_token
     finally:
         course.stop()
+
+
+# The setup check on a hub ------------------------------------------------------
+
+HUB = {
+    "JUPYTERHUB_SERVICE_PREFIX": "/user/ada/",
+    "JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/",
+}
+PROXIED = "https://hub.example.org/user/ada/proxy/8765/callback"
+
+
+def on_a_hub(monkeypatch: pytest.MonkeyPatch, **more: str) -> None:
+    for name, value in {**HUB, **more}.items():
+        monkeypatch.setenv(name, value)
+
+
+def live_course(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redirect_uri: str
+) -> Course:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATLASSIAN_CLIENT_ID", "pinecone-reader-live")
+    monkeypatch.setenv("ATLASSIAN_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("ATLASSIAN_REDIRECT_URI", redirect_uri)
+    return start()
+
+
+def line_of(course: Course, item: str) -> Line:
+    return next(line for line in check_setup(course).lines if line.item == item)
+
+
+def test_on_your_own_machine_the_setup_check_says_nothing_of_a_hub(
+    in_kernel: Course,
+) -> None:
+    items = [line.item for line in check_setup(in_kernel).lines]
+
+    assert "Browser and kernel" not in items
+
+
+def test_on_a_hub_the_sandbox_is_left_to_the_robot_and_the_check_passes(
+    in_kernel: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_a_hub(monkeypatch)
+
+    report = check_setup(in_kernel)
+
+    line = next(x for x in report.lines if x.item == "Browser and kernel")
+    assert report.ok, str(report)
+    assert "on JupyterHub, your browser cannot reach this kernel's 127.0.0.1" in str(
+        line
+    )
+    assert "the robot plays the browser" in line.found
+    assert "Play the browser" in line.found
+
+
+def test_on_a_hub_a_loopback_callback_fails_with_the_exact_url_to_register(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    on_a_hub(monkeypatch)
+    course = live_course(monkeypatch, tmp_path, "http://localhost:8765/callback")
+
+    line = line_of(course, "Browser and kernel")
+
+    assert not line.ok
+    assert f"register {PROXIED} as the app's callback URL" in line.fix
+    assert "set ATLASSIAN_REDIRECT_URI to it" in line.fix
+    assert "(jupyter-server-proxy: installed)" in line.fix
+    assert "kit.parse_redirected_url" in line.fix
+
+
+def test_on_binder_without_a_public_url_the_fix_says_to_set_kit_public_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/org-repo-x1/")
+    monkeypatch.setenv("BINDER_LAUNCH_HOST", "https://mybinder.org/")
+    course = live_course(monkeypatch, tmp_path, "http://127.0.0.1:8765/callback")
+
+    line = line_of(course, "Browser and kernel")
+
+    assert not line.ok
+    assert line.found.startswith("on Binder, ")
+    assert "%env KIT_PUBLIC_URL=https://<host>/user/org-repo-x1/" in line.fix
+    assert "kit.parse_redirected_url" in line.fix
+
+
+def test_on_a_hub_the_proxied_callback_passes_and_its_port_is_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    on_a_hub(monkeypatch)
+    course = live_course(monkeypatch, tmp_path, PROXIED)
+
+    browser = line_of(course, "Browser and kernel")
+    port = line_of(course, "Callback port")
+
+    assert browser.ok, str(browser)
+    assert f"goes through jupyter-server-proxy at {PROXIED}" in browser.found
+    assert "8765" in port.found
+
+
+def test_a_proxied_callback_of_another_server_fails_naming_this_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    on_a_hub(monkeypatch)
+    other = "https://hub.example.org/user/bob/proxy/8765/callback"
+    course = live_course(monkeypatch, tmp_path, other)
+
+    line = line_of(course, "Browser and kernel")
+
+    assert not line.ok
+    assert "this server is at https://hub.example.org/user/ada/" in line.found
+    assert f"register {PROXIED}" in line.fix
+
+
+def test_a_proxied_callback_without_jupyter_server_proxy_fails_with_the_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    on_a_hub(monkeypatch)
+    monkeypatch.setattr(kit.hub, "PROXY_MODULE", "a_module_that_is_not_there")
+    course = live_course(monkeypatch, tmp_path, PROXIED)
+
+    line = line_of(course, "Browser and kernel")
+
+    assert not line.ok
+    assert "jupyter-server-proxy is missing" in line.found
+    assert "pip install jupyter-server-proxy" in line.fix
+
+
+def test_a_plain_http_hub_is_told_that_atlassian_needs_https(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    on_a_hub(monkeypatch, JUPYTERHUB_PUBLIC_URL="http://10.0.0.5:8000/")
+    course = live_course(monkeypatch, tmp_path, "http://127.0.0.1:8765/callback")
+
+    line = line_of(course, "Browser and kernel")
+
+    assert not line.ok
+    assert "must be https" in line.fix
+
+
+def test_an_unreadable_kit_public_url_fails_its_line_with_the_fix(
+    in_kernel: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_a_hub(monkeypatch, KIT_PUBLIC_URL="hub.example.org/user/ada/")
+
+    line = line_of(in_kernel, "Browser and kernel")
+
+    assert not line.ok
+    assert "address bar" in line.fix

@@ -8,7 +8,14 @@ import pytest
 
 import kit.hub
 from kit.errors import ConfigError
-from kit.hub import Hub, detect, proxy_installed, proxy_route, public_url
+from kit.hub import (
+    Hub,
+    detect,
+    proxy_installed,
+    proxy_route,
+    public_url,
+    same_base,
+)
 
 ADA = {"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"}
 
@@ -152,3 +159,16 @@ def test_the_proxy_counts_as_installed_only_when_it_imports(
 
     assert not proxy_installed()
     assert detect(ADA) == Hub("JupyterHub", "/user/ada/", None, False)
+
+
+def test_two_bases_are_the_same_server_whatever_the_case_of_host_and_scheme() -> None:
+    assert same_base(
+        "https://Hub.example.org/user/ada/", "HTTPS://hub.example.org:443/user/ada"
+    )
+    assert not same_base(
+        "https://hub.example.org/user/ada/", "https://hub.example.org/user/bob/"
+    )
+    assert not same_base(
+        "https://hub.example.org/user/ada/", "http://hub.example.org/user/ada/"
+    )
+    assert not same_base("https://hub.example.org/", "not a url")

@@ -1,7 +1,8 @@
 """The first cell of the course: is everything in place? One line per item.
 
 Each line says what was found; a failing line says the exact command that fixes
-it. The `.env` keys are reported by name only, never by value.
+it. The `.env` keys are reported by name only, never by value. On a hub, one
+more line says how the callback of step 3 can reach this kernel.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from kit import config as settings
+from kit import hub as hubs
 from kit.course import Course
+from kit.errors import ConfigError
+from kit.hub import Hub, ProxyRoute, proxy_route
 
 PACKAGES = (
     "jupyterlab",
@@ -27,6 +31,8 @@ PACKAGES = (
 )
 MIN_PYTHON = (3, 11)
 FIX_INSTALL = "make lab (or: .venv/bin/pip install -e '.[test,dev]')"
+BROWSER = "Browser and kernel"
+PASTE = "or paste the address you land on (kit.parse_redirected_url)"
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ def check_setup(course: Course | None = None) -> Report:
     lines = [_python(), *(_package(name) for name in PACKAGES), *_env_keys()]
     if course is not None:
         lines += [_mode(course), _server(course), _callback_port(course)]
+        lines += _browser(course)
         lines.append(_store(course))
     return Report(tuple(lines))
 
@@ -147,8 +154,8 @@ def _server(course: Course) -> Line:
 def _callback_port(
     course: Course, connect: Callable[..., socket.socket] = socket.create_connection
 ) -> Line:
-    parts = urlsplit(course.config.redirect_uri)
-    port = parts.port or 80
+    route = proxy_route(course.config.redirect_uri)
+    port = route.port if route else urlsplit(course.config.redirect_uri).port or 80
     try:
         connect(("127.0.0.1", port), timeout=0.3).close()
     except OSError:
@@ -164,3 +171,82 @@ def _callback_port(
 def _store(course: Course) -> Line:
     state = "tokens saved" if course.store.path.exists() else "no tokens yet"
     return Line(True, "Token file", f"{course.store.path} ({state})")
+
+
+def _browser(course: Course) -> list[Line]:
+    """On a hub, how the callback reaches this kernel; no line on your machine."""
+    try:
+        hub = hubs.detect()
+    except ConfigError as exc:
+        return [Line(False, BROWSER, "`KIT_PUBLIC_URL` cannot be read", exc.message)]
+    if hub is None:
+        return []
+    return [browser_line(hub, course.config.redirect_uri, sandbox=course.is_sandbox)]
+
+
+def browser_line(hub: Hub, redirect_uri: str, *, sandbox: bool) -> Line:
+    """The hub's line: the proxy route, the robot on the sandbox, or what to do.
+
+    The browser cannot reach `127.0.0.1` of a kernel on a hub, so a loopback
+    redirect URI works there only for the robot, which consents from inside
+    the kernel. For your own app, register the proxied URI (`kit.hub`).
+    """
+    found = f"on {hub.kind}, your browser cannot reach this kernel's 127.0.0.1"
+    route = proxy_route(redirect_uri)
+    if route is not None:
+        return _proxied(hub, route, found)
+    if sandbox:
+        return Line(
+            True,
+            BROWSER,
+            f"{found}, so the robot plays the browser here (the callback panel's "
+            '"Play the browser" button), which needs nothing from your browser',
+        )
+    return Line(False, BROWSER, found, _register_fix(hub, redirect_uri))
+
+
+def _register_fix(hub: Hub, redirect_uri: str) -> str:
+    exact = hub.proxied(redirect_uri)
+    if exact is None:
+        return (
+            "set KIT_PUBLIC_URL to this server's address as your address bar shows "
+            f"it, up to and including {hub.prefix} (in a cell: %env KIT_PUBLIC_URL="
+            f"https://<host>{hub.prefix}), run this check again and register the "
+            f"callback URL it shows; {PASTE}"
+        )
+    if exact.startswith("http://") and not settings.is_loopback(exact):
+        return (
+            f"this server is plain http ({hub.public_url}), and a callback URL "
+            "off this machine must be https (RFC 6749 section 3.1.2.1): open the "
+            f"server over https and run this check again; {PASTE}"
+        )
+    proxy = "installed" if hub.proxy_available else "missing, pip install it"
+    return (
+        f"register {exact} as the app's callback URL and set "
+        f"ATLASSIAN_REDIRECT_URI to it (jupyter-server-proxy: {proxy}), {PASTE}"
+    )
+
+
+def _proxied(hub: Hub, route: ProxyRoute, found: str) -> Line:
+    """`ATLASSIAN_REDIRECT_URI` already goes through the proxy: check it fits."""
+    via = f"the callback goes through jupyter-server-proxy at {route.uri}"
+    if not hub.proxy_available:
+        return Line(
+            False,
+            BROWSER,
+            f"{found}; {via}, but jupyter-server-proxy is missing",
+            "pip install jupyter-server-proxy (on a hub, in the server's image), "
+            f"then restart the server; {PASTE}",
+        )
+    known = hub.public_url
+    if known is not None and not hubs.same_base(route.base, known):
+        exact = hub.callback_uri(route.port, route.path)
+        return Line(
+            False,
+            BROWSER,
+            f"{found}; ATLASSIAN_REDIRECT_URI goes through {route.base}, but this "
+            f"server is at {known}",
+            f"register {exact} as the app's callback URL and set "
+            f"ATLASSIAN_REDIRECT_URI to it, {PASTE}",
+        )
+    return Line(True, BROWSER, f"{found}; {via} (jupyter-server-proxy: installed)")
