@@ -4,7 +4,8 @@
 to consent (or the robot, on the sandbox), and once the code arrives counts down
 its `kit.clocks.CodeWindow` beside an Exchange button that calls
 `kit.exchange.exchange_code`. On the sandbox, buttons move its clock forward so
-that a learner can watch a code go stale in seconds.
+that a learner can watch a code go stale in seconds. On a hub (`kit.hub`), a
+line beside the link says whether the browser can follow it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from kit.clocks import CodeWindow, Now, format_duration
 from kit.config import ClientConfig
 from kit.course import Course
 from kit.course.robot import Decision, press
-from kit.errors import ExchangeRefusedError, KitError
+from kit.errors import ConfigError, ExchangeRefusedError, KitError
 from kit.exchange import exchange_code
+from kit.hub import Hub, detect, proxy_route
 from kit.record import HISTORY
 from kit.sandbox_controls import SandboxControls
 from kit.store import TokenStore
@@ -110,6 +112,31 @@ def timer_html(reading: TimerReading) -> str:
     )
 
 
+def hub_note(hub: Hub | None, redirect_uri: str, *, sandbox: bool) -> str:
+    """What to say beside the consent link on a hub; nothing on your own machine."""
+    if hub is None:
+        return ""
+    if proxy_route(redirect_uri) is not None:
+        return (
+            f"On {hub.kind}, this link and the callback go through "
+            "jupyter-server-proxy."
+        )
+    unreachable = (
+        f"On {hub.kind}, your browser cannot reach this kernel's 127.0.0.1, so "
+        "this link will not open"
+    )
+    if sandbox:
+        return (
+            f"{unreachable}: press Play the browser (sandbox), which needs "
+            "nothing from your browser."
+        )
+    return (
+        f"{unreachable}: register the callback URL that the setup check shows, or "
+        "open `request.url` yourself and paste the address you land on into "
+        "`panel.catcher.submit_redirected_url(...)`."
+    )
+
+
 def status_text(status: CatcherStatus, url: str) -> str:
     """The catcher's status in one line: phase, address, time left, turned away."""
     words = PHASE_WORDS.get(status.phase, status.phase)
@@ -129,7 +156,7 @@ class CallbackPanel(widgets.VBox):
     `course_or_config` is a `kit.course.Course` (its store and controls are
     used unless given) or a `ClientConfig`. `now` is the base clock;
     `clock.now()` adds the shifts of the clock buttons. Parts for tests and
-    notebooks: `listen_button`, `status_html`, `link_html`, `play_button`,
+    notebooks: `listen_button`, `status_html`, `link_html`, `hub_html`, `play_button`,
     `cancel_button`, `robot_html`, `timer_html`, `exchange_button`,
     `clock_buttons` (by label, on the sandbox only), `tokens_html`,
     `exchange_view`, `errors`. State: `catcher`, `result`, `window`, `tokens`.
@@ -176,6 +203,7 @@ class CallbackPanel(widgets.VBox):
         self.link_html = widgets.HTML(
             value=f"<span style='color:{GREY}'>{NO_LINK}</span>"
         )
+        self.hub_html = widgets.HTML(value=self._hub_note())
         self.play_button = button("Play the browser (sandbox)", style="info")
         self.cancel_button = button("Press Cancel (sandbox)")
         self.robot_html = widgets.HTML(value="")
@@ -207,6 +235,7 @@ class CallbackPanel(widgets.VBox):
             widgets.HBox([self.listen_button, self.status_html]),
             label("Consent in your browser, or let the robot play it"),
             widgets.HBox([self.link_html, self.play_button, self.cancel_button]),
+            self.hub_html,
             self.robot_html,
             label("The code"),
             widgets.HBox([self.timer_html, self.exchange_button]),
@@ -332,6 +361,15 @@ class CallbackPanel(widgets.VBox):
             self.ended.set()
 
     # Showing -------------------------------------------------------------------
+
+    def _hub_note(self) -> str:
+        try:
+            hub = detect()
+        except ConfigError as exc:
+            return f"<span style='color:{RED}'>{html.escape(exc.message)}</span>"
+        sandbox = self.controls is not None or self.config.is_sandbox
+        note = hub_note(hub, self.config.redirect_uri, sandbox=sandbox)
+        return f"<span style='color:{AMBER}'>{html.escape(note)}</span>" if note else ""
 
     def _show_status(self) -> None:
         if self.catcher is not None:

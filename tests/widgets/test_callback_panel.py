@@ -6,6 +6,7 @@ a clock button moves the sandbox's, so every reading of the timer is exact.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -271,3 +272,51 @@ def test_stop_frees_the_port_and_leaves_the_panel_on_screen(
     assert panel.catcher.addresses == []
     assert panel.comm is not None  # the widget itself is still open
     assert panel.catcher.status.phase == "stopped"
+
+
+def test_on_your_own_machine_the_panel_says_nothing_of_a_hub(
+    make_panel: MakePanel,
+) -> None:
+    panel = make_panel()
+
+    assert panel.hub_html.value == ""
+
+
+def test_on_a_hub_the_panel_sends_a_sandbox_learner_to_the_robot(
+    make_panel: MakePanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+
+    panel = make_panel()
+
+    assert "On JupyterHub, your browser cannot reach" in panel.hub_html.value
+    assert "Play the browser (sandbox)" in panel.hub_html.value
+    panel.play_button.click()
+    assert panel.wait(5) and panel.result is not None
+
+
+def test_on_a_hub_a_proxied_callback_gets_its_link_through_the_proxy(
+    make_panel: MakePanel, config: ClientConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BINDER_LAUNCH_HOST", "https://mybinder.org/")
+    proxied = "https://hub.example.org/user/ada/proxy/0/callback"
+
+    panel = make_panel(dataclasses.replace(config, redirect_uri=proxied))
+
+    assert panel.catcher is not None
+    start = f"https://hub.example.org/user/ada/proxy/{panel.catcher.port}/start"
+    assert f"href='{start}'" in panel.link_html.value
+    assert "On Binder, this link and the callback go through" in panel.hub_html.value
+
+
+def test_an_unreadable_kit_public_url_is_shown_and_the_panel_still_listens(
+    make_panel: MakePanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIT_PUBLIC_URL", "hub.example.org/user/ada/")
+
+    panel = make_panel()
+
+    assert "`KIT_PUBLIC_URL` is" in panel.hub_html.value
+    assert "address bar" in panel.hub_html.value
+    assert panel.catcher is not None
+    assert panel.catcher.status.phase == "listening"
