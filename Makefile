@@ -20,6 +20,8 @@ SANDBOX_PORT ?= 8000
 SANDBOX_ARGS ?=
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+BENCH_INSTALLED := $(VENV)/.kit-bench-installed
 
 # Jupyter refuses to run as root without --allow-root; containers often are root.
 LAB_FLAGS = $(LAB_ARGS)
@@ -40,7 +42,7 @@ $(PY) -m pip install --quiet --disable-pip-version-check $(1) \
 endef
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test lint sandbox specs clean distclean
+.PHONY: help setup lab test lint sandbox specs bench clean distclean
 
 help:
 	@echo "Targets (each one sets up .venv first when it needs it):"
@@ -48,12 +50,13 @@ help:
 	@echo "  make test       lint, then run the whole test suite"
 	@echo "  make lint       ruff check, ruff format --check, mypy, notebook outputs"
 	@echo "  make sandbox    run the sandbox on http://$(SANDBOX_HOST):$(SANDBOX_PORT)"
+	@echo "  make bench      measure the sandbox and the course; writes bench/RESULTS.md"
 	@echo "  make specs      run scripts/extract_specs.py"
 	@echo "  make setup      only create .venv, install the kit, set the git filter"
 	@echo "  make clean      remove caches and build output (keeps .venv)"
 	@echo "  make distclean  clean, and remove .venv as well"
 	@echo "Variables: PYTHON=$(PYTHON) SANDBOX_HOST SANDBOX_PORT SANDBOX_ARGS"
-	@echo "           LAB_ARGS PYTEST_ARGS"
+	@echo "           LAB_ARGS PYTEST_ARGS BENCH_ARGS"
 
 # --- set-up -----------------------------------------------------------------
 
@@ -134,6 +137,16 @@ lint: setup
 sandbox: setup
 	$(PY) -m kit.sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) \
 		$(SANDBOX_ARGS)
+
+# The bench's own extra (waitress, for the Authlib peer) on top of the test set-up;
+# bench/run.py installs the npm peer into bench/.npm itself.
+$(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
+	@echo "Installing the kit's [bench] extra into $(VENV)."
+	@$(call pip_install,--editable '.[$(EXTRAS),bench]')
+	@touch $@
+
+bench: setup $(BENCH_INSTALLED)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 specs: setup
 	$(PY) scripts/extract_specs.py
