@@ -84,14 +84,18 @@ class Context:
         """The sandbox's current time; sweeps the store first when one is due.
 
         Every handler that writes reads the time first, so this is where the store
-        learns that the clock was advanced, that a minute passed or that it grew
-        (`Store.sweep_due`). A sweep only forgets records that stopped working a
-        margin ago (see `Retention`), so it cannot change the answer to a request
-        in flight.
+        learns that the clock was advanced (a whole sweep, at once), or that a
+        minute passed or that it grew (`Store.sweep_due`: a sweep a few records
+        per request, `Store.sweep_step`). A sweep only forgets records that
+        stopped working a margin ago (see `Retention`), so it cannot change the
+        answer to a request in flight.
         """
         now = self.clock.now()
-        if self.clock.offset != self._offset_swept or self.store.sweep_due(now):
-            self.sweep(now)
+        if self.clock.offset != self._offset_swept:
+            self.sweep(now)  # the clock jumped: forget the newly dead at once
+        else:
+            retention = Retention(self.settings.refresh_absolute_limit)
+            self.store.sweep_step(now, retention)
         return now
 
     def sweep(self, now: float | None = None) -> int:

@@ -129,6 +129,9 @@ class Retention:
 # at least this size), or once the clock has moved a minute past the last sweep.
 SWEEP_MIN_SIZE = 1024
 SWEEP_EVERY = 60.0
+# While serving, a sweep goes a few records per request (`sweep_step`), so that no
+# request waits for a sweep of the whole store: its cost is spread, not saved.
+SWEEP_STEP = 256
 # Failed client authentications (token.py) are counted over a sliding minute, and
 # so are API calls (gateway.py): a window whose last entry is older is empty.
 FAILURE_WINDOW = 60.0
@@ -152,6 +155,8 @@ class Store:
         self.api_calls: dict[str, deque[float]] = {}
         self._swept_at: float | None = None
         self._size_after_sweep = 0
+        # A sweep under way: each kind of record with the keys still to look at.
+        self._pending: deque[tuple[str, list[str]]] = deque()
 
     def digest(self, value: str) -> str:
         """The keyed hash under which a code or token is stored."""
@@ -250,7 +255,82 @@ class Store:
             removed += _drop_windows(self.api_calls, now - FAILURE_WINDOW)
             self._swept_at = now
             self._size_after_sweep = self.size()
+            self._pending.clear()
         return removed
+
+    def sweep_step(
+        self, now: float, retention: Retention, budget: int = SWEEP_STEP
+    ) -> int:
+        """Go on with a sweep, or start one when due, looking at `budget` records.
+
+        Forgets what `sweep` would forget, a few records at a time: the keys
+        are taken when the sweep starts, and each is judged when its turn comes.
+        Returns how many records went in this step.
+        """
+        with self.lock:
+            if not self._pending:
+                if not self.sweep_due(now):
+                    return 0
+                self._start_sweep(now)
+            removed = 0
+            while budget > 0 and self._pending:
+                kind, keys = self._pending[0]
+                while budget > 0 and keys:
+                    removed += self._judge(kind, keys.pop(), now, retention)
+                    budget -= 1
+                if not keys:
+                    self._pending.popleft()
+            if not self._pending:
+                self._size_after_sweep = self.size()
+            return removed
+
+    def _start_sweep(self, now: float) -> None:
+        self._swept_at = now
+        self._pending = deque(
+            (kind, list(records))
+            for kind, records in (
+                ("families", self.families),
+                ("access", self.access),
+                ("consents", self.consents),
+                ("codes", self.codes),
+                ("failed_auth", self.failed_auth),
+                ("api_calls", self.api_calls),
+            )
+            if records
+        )
+
+    def _judge(self, kind: str, key: str, now: float, retention: Retention) -> int:
+        """Forget one record if `sweep` would; 1 if it went, else 0."""
+        if kind == "families":
+            return self._judge_family(key, now, retention)
+        if kind == "failed_auth":
+            return _judge_window(self.failed_auth, key, now)
+        if kind == "api_calls":
+            return _judge_window(self.api_calls, key, now)
+        if kind == "codes":
+            code = self.codes.get(key)
+            kept = None if code is None else self._code_kept_until(code, retention)
+            return _judge_record(self.codes, key, kept, now)
+        if kind == "access":
+            token = self.access.get(key)
+            kept = None if token is None else token.expires_at + retention.margin
+            return _judge_record(self.access, key, kept, now)
+        consent = self.consents.get(key)
+        kept = None if consent is None else consent.expires_at + retention.margin
+        return _judge_record(self.consents, key, kept, now)
+
+    def _judge_family(self, key: str, now: float, retention: Retention) -> int:
+        family = self.families.get(key)
+        if family is None:
+            return 0
+        limit = retention.refresh_absolute_limit + retention.family_margin
+        if family.created_at + limit < now:
+            for token_hash in family.refresh_hashes:
+                self.refresh.pop(token_hash, None)
+            del self.families[key]
+            return 1
+        family.access_hashes = [h for h in family.access_hashes if h in self.access]
+        return 0
 
     def _code_kept_until(self, code: CodeRecord, retention: Retention) -> float:
         """A code goes after its expiry, unless what it issued is still kept."""
@@ -281,6 +361,23 @@ def _drop(
     for key in gone:
         del records[key]
     return len(gone)
+
+
+def _judge_record(
+    records: dict[str, _Record], key: str, kept_until: float | None, now: float
+) -> int:
+    if kept_until is None or kept_until >= now:
+        return 0
+    del records[key]
+    return 1
+
+
+def _judge_window(windows: dict[str, deque[float]], key: str, now: float) -> int:
+    times = windows.get(key)
+    if times is None or (times and times[-1] > now - FAILURE_WINDOW):
+        return 0
+    del windows[key]
+    return 1
 
 
 def _drop_windows(windows: dict[str, deque[float]], cutoff: float) -> int:

@@ -386,3 +386,42 @@ def test_a_redirect_carries_the_state_the_store_no_longer_keeps(
 
     assert redirect_params(answer)["state"] == state
     assert all(state not in text for text in stored_text(flow.sandbox.ctx.store))
+
+
+def test_a_sweep_step_looks_at_its_budget_and_forgets_what_a_full_sweep_would() -> None:
+    retention = Retention(365 * DAY)
+    stepped, whole = Store(), Store()
+    for store in (stepped, whole):
+        store.sweep(START_TIME, retention)
+        for number in range(3 * SWEEP_MIN_SIZE):
+            expiry = START_TIME if number % 2 else START_TIME + 10 * DAY
+            store.consents[str(number)] = pending_consent(str(number), expiry)
+            store.codes[f"c{number}"] = code_record(expires_at=expiry)
+    later = START_TIME + retention.margin + 1
+
+    steps, removed = 0, 0
+    while True:
+        gone = stepped.sweep_step(later, retention, budget=100)
+        steps += 1
+        removed += gone
+        assert gone <= 100
+        if not stepped._pending:
+            break
+    whole_removed = whole.sweep(later, retention)
+
+    assert removed == whole_removed == 3 * SWEEP_MIN_SIZE
+    assert steps == -(-6 * SWEEP_MIN_SIZE // 100)
+    assert set(stepped.consents) == set(whole.consents)
+    assert set(stepped.codes) == set(whole.codes)
+    assert stepped.sweep_step(later, retention) == 0  # not due again so soon
+
+
+def test_a_clock_jump_still_sweeps_everything_at_once(flow: Flow) -> None:
+    store = flow.sandbox.ctx.store
+    flow.code()
+    issued = len(store.codes)
+
+    advance_clock(flow, DAY)  # the answer comes after the sweep, not steps later
+
+    assert issued == 1
+    assert store.codes == {}
