@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sandbox_driver import Flow
@@ -18,6 +19,7 @@ from kit.course import COURSE_SCOPES, Course, start
 from kit.course.robot import press
 from kit.course.setup_check import Line, check_setup
 from kit.errors import AccessDeniedError, AuthorizationError, ExchangeRefusedError
+from kit.sandbox import App
 
 SECRET = "CANARY-CLIENT-SECRET-0123456789abcdef"
 
@@ -138,6 +140,35 @@ def test_the_robot_lands_on_the_catcher_and_masks_what_it_returns(
     assert result.code not in landing.url
     assert state not in landing.url
     assert landing.site == "3f9b2c1e-7a4d-4e8b-9c61-2d5e8f0a1b73"
+
+
+def test_the_robot_takes_a_proxied_callback_straight_to_the_catcher(
+    atlassian_flow: Flow,
+) -> None:
+    proxied = "https://hub.example.org/user/ada/proxy/0/callback"
+    state = "state-of-the-hub-0123456789abcdef"
+
+    with CallbackCatcher(proxied, state, timeout=10) as catcher:
+        app = App(
+            client_id="hub-robot",
+            client_secret="hub-robot-secret",
+            name="Hub robot",
+            redirect_uris=(catcher.url,),
+            scopes=frozenset({"read:me"}),
+        )
+        atlassian_flow.sandbox.register_app(app)
+        params = atlassian_flow.authorize_params(
+            client_id=app.client_id,
+            redirect_uri=catcher.url,
+            scope="read:me",
+            state=state,
+        )
+        landing = press(f"{atlassian_flow.url}/authorize?{urlencode(params)}")
+        result = catcher.wait(5)
+
+    assert landing.status == 200
+    assert landing.url.startswith(catcher.url + "?")
+    assert result.redirect_uri == catcher.url
 
 
 def test_an_error_page_comes_back_in_the_sandboxs_words(atlassian_flow: Flow) -> None:

@@ -18,6 +18,7 @@ import requests
 
 from kit.config import is_loopback
 from kit.errors import AuthorizationError, ExchangeRefusedError
+from kit.hub import proxy_route
 from kit.tokens import mask
 
 Decision = Literal["accept", "cancel"]
@@ -76,7 +77,15 @@ def _refuse_atlassian(url: str) -> None:
 
 
 def _follow(browser: requests.Session, location: str) -> int:
-    """GET the callback, if it is on this machine, as the browser would."""
+    """GET the callback, if it is on this machine, as the browser would.
+
+    A callback behind jupyter-server-proxy is taken straight to the catcher's
+    port of `127.0.0.1`: the robot, in the kernel, is not signed in to the hub.
+    """
+    target, _, query = location.partition("?")
+    route = proxy_route(target)
+    if route is not None:
+        location = route.loopback_uri + (f"?{query}" if query else "")
     if not is_loopback(location):
         return 0  # a callback elsewhere is not the kit's to visit
     try:
