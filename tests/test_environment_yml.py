@@ -2,7 +2,7 @@
 
 conda cannot run here, so the two files are compared statically: the channel, the
 Python version, every runtime dependency with its specifier, and the pip line that
-installs the kit itself.
+installs the kit itself; and what Binder's repo2docker reads of them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,11 @@ CONDA_NAMES: dict[str, str] = {}
 CONDA_ONLY = {"python", "pip"}
 
 KIT_INSTALL = re.compile(r"^-e \.(\[(?P<extras>[\w,-]+)\])?$")
+
+# The one conda-only line: repo2docker reads the Python version only from a pin
+# such as `python=3.11` (its own pattern: `python\s*=+\s*([\d\.]*)`), and
+# without one builds on its default, older than the kit's minimum.
+BINDER_PYTHON = re.compile(r"^python=(?P<version>3\.\d+)$")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,7 @@ def conda_requirements(environment: dict[str, Any]) -> dict[str, Requirement]:
     """The conda dependencies, not the pip sub-list, by canonical name."""
     found: dict[str, Requirement] = {}
     for item in environment["dependencies"]:
-        if isinstance(item, dict):
+        if isinstance(item, dict) or BINDER_PYTHON.match(str(item)):
             continue
         try:
             requirement = Requirement(item)
@@ -92,12 +98,35 @@ def test_environment_uses_only_conda_forge(environment: dict[str, Any]) -> None:
     assert environment["channels"] == ["conda-forge"]
 
 
-def test_python_version_matches_requires_python(
+def python_entries(environment: dict[str, Any]) -> list[str]:
+    return [
+        str(item)
+        for item in environment["dependencies"]
+        if isinstance(item, str) and re.match(r"python\s*([=<>!~]|$)", item)
+    ]
+
+
+def test_python_is_pinned_once_as_binder_reads_it_within_requires_python(
     pyproject: dict[str, Any], environment: dict[str, Any]
 ) -> None:
-    python = conda_requirements(environment)["python"]
+    entries = python_entries(environment)
+    assert len(entries) == 1, f"expected one `python=X.Y` line, found {entries}"
 
-    assert python.specifier == SpecifierSet(pyproject["project"]["requires-python"])
+    pin = BINDER_PYTHON.match(entries[0])
+
+    assert pin, f"`{entries[0]}` is not a pin `python=3.X` that repo2docker reads."
+    required = SpecifierSet(pyproject["project"]["requires-python"])
+    assert Version(pin["version"]) in required
+
+
+def test_binder_reads_the_environment_at_the_top_of_the_repository() -> None:
+    shadows = [name for name in ("binder", ".binder") if (ROOT / name).is_dir()]
+
+    # repo2docker would read only that folder; `-e .` is run beside the file,
+    # so it installs the kit from the folder that holds pyproject.toml.
+    assert shadows == []
+    assert (ROOT / "environment.yml").is_file()
+    assert (ROOT / "pyproject.toml").is_file()
 
 
 def test_every_runtime_dependency_is_listed_with_the_same_specifier(
