@@ -203,3 +203,32 @@ def test_readme_shows_the_two_commands() -> None:
 
     assert "make lab" in text
     assert "make test" in text
+
+
+def test_readme_sections_come_in_the_house_order() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    wanted = [
+        "Quickstart",
+        "Check your setup",
+        "Going live against real Atlassian",
+        "Running a workshop",
+        "Binder and JupyterHub",
+        "Tests",
+        "Troubleshooting",
+    ]
+
+    assert [h for h in headings if h in wanted] == wanted
+
+
+def test_readme_binder_badge_opens_the_start_and_says_to_name_the_repository() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    badge = (
+        "(https://mybinder.org/v2/gh/OWNER/REPO/HEAD"
+        "?labpath=notebooks%2F00-start-here.ipynb)"
+    )
+
+    assert badge in text
+    assert (ROOT / "notebooks" / "00-start-here.ipynb").is_file()
+    after = text[text.index(badge) :][:400]
+    assert "Replace `OWNER/REPO`" in after
