@@ -43,7 +43,7 @@ _UI_SEGMENTS = ("lab", "tree", "notebooks", "doc", "edit", "voila")
 # `<base>proxy/<port>/<path>`, the route jupyter-server-proxy serves for a port
 # on this machine (its `/proxy/absolute/` and `/proxy/<host>:<port>/` are not).
 _PROXY_PATH = re.compile(
-    r"^(?P<prefix>/(?:.*/)?)proxy/(?P<port>[0-9]{1,5})(?P<path>/.*)$"
+    r"^(?P<prefix>/(?:.*/)?)proxy/(?P<port>0|[1-9][0-9]{0,4})(?P<path>/.*)$"
 )
 
 Kind = Literal["JupyterHub", "Binder", "remote server"]

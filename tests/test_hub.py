@@ -139,6 +139,7 @@ def test_a_proxied_uri_on_another_port_names_that_port_in_its_host() -> None:
         "https://hub.example.org/user/ada/proxy/absolute/8765/callback",
         "https://hub.example.org/user/ada/proxy/localhost:8765/callback",
         "https://hub.example.org/user/ada/proxy/99999/callback",
+        "https://hub.example.org/user/ada/proxy/08765/callback",
         "https://hub.example.org/user/ada/proxy/8765/callback?next=/",
         "https://hub.example.org/user/ada/proxy/8765/callback#top",
         "https://ada@hub.example.org/user/ada/proxy/8765/callback",
