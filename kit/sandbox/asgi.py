@@ -65,7 +65,8 @@ class SandboxASGI:
                 await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
         try:
-            body = await asyncio.wait_for(_read_body(receive), self.body_timeout)
+            async with asyncio.timeout(self.body_timeout):  # no task of its own
+                body = await _read_body(receive)
         except _TooLargeError:
             await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
