@@ -8,6 +8,7 @@ turns these into ASGI messages.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -118,14 +119,13 @@ def parse_query(text: str) -> list[tuple[str, str]]:
         raise BadRequestError("the query is not valid UTF-8 percent-encoding") from exc
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _check_percent_escapes(text: str) -> None:
-    hexdigits = "0123456789abcdefABCDEF"
-    index = text.find("%")
-    while index != -1:
-        escape = text[index + 1 : index + 3]
-        if len(escape) < 2 or any(ch not in hexdigits for ch in escape):
-            raise BadRequestError(f"bad percent-escape at position {index}")
-        index = text.find("%", index + 1)
+    bad = _BAD_ESCAPE.search(text)
+    if bad is not None:
+        raise BadRequestError(f"bad percent-escape at position {bad.start()}")
 
 
 def dump_json(payload: Any) -> bytes:
