@@ -22,6 +22,7 @@ LAB_ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 BENCH_INSTALLED := $(VENV)/.kit-bench-installed
+BENCH_EXTRAS := $(EXTRAS),bench
 
 # Jupyter refuses to run as root without --allow-root; containers often are root.
 LAB_FLAGS = $(LAB_ARGS)
@@ -142,7 +143,7 @@ sandbox: setup
 # bench/run.py installs the npm peer into bench/.npm itself.
 $(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
 	@echo "Installing the kit's [bench] extra into $(VENV)."
-	@$(call pip_install,--editable '.[$(EXTRAS),bench]')
+	@$(call pip_install,--editable '.[$(BENCH_EXTRAS)]')
 	@touch $@
 
 bench: setup $(BENCH_INSTALLED)

@@ -22,6 +22,7 @@ import uvicorn
 from kit.sandbox.asgi import BODY_TIMEOUT, SandboxASGI
 from kit.sandbox.clock import Clock
 from kit.sandbox.context import Context
+from kit.sandbox.heap import Freezer
 from kit.sandbox.scenario import App, Site, sandbox_app
 from kit.sandbox.settings import Settings
 
@@ -230,11 +231,16 @@ class Sandbox:
         """Serve in this thread until Ctrl-C or SIGTERM, or `stop_requested` is set.
 
         Called from the main thread, it handles both signals itself and returns
-        normally; an event already set makes it start and stop at once.
+        normally; an event already set makes it start and stop at once. A server
+        of its own, it keeps its collector's pauses short (`kit.sandbox.heap`).
         """
         sock = self._socket or self.bind()
         self._server = self._make_server(stop_requested)
-        self._server.run(sockets=[sock])
+        freezer = Freezer().start()
+        try:
+            self._server.run(sockets=[sock])
+        finally:
+            freezer.stop()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving and release the port; safe to call twice, or before start.
