@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from ports import free_port
 from sandbox_driver import START_TIME, Flow
 
-from kit.sandbox import Clock, Sandbox
+import kit.config
+from kit.course import Course
+from kit.sandbox import App, Clock, Sandbox
+from kit.sandbox.scenario import SANDBOX_APP_SCOPES
+from kit.sandbox_controls import SandboxControls
+from kit.store import TokenStore
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +85,28 @@ def atlassian_flow(atlassian_sandbox: Sandbox) -> Iterator[Flow]:
 def rfc_flow(rfc_sandbox: Sandbox) -> Iterator[Flow]:
     with requests.Session() as http:
         yield Flow(rfc_sandbox, http)
+
+
+@pytest.fixture
+def free_port_course(atlassian_sandbox: Sandbox, tmp_path: Path) -> Iterator[Course]:
+    """A course on the Atlassian sandbox whose app's callback is a free port, not the
+    shared 8765, with a token store of its own and the sandbox's controls.
+    """
+    client_id, secret = "free-port-course", "free-port-course-secret-0123456789"
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    atlassian_sandbox.register_app(
+        App(client_id, secret, "Check tests", (redirect_uri,), SANDBOX_APP_SCOPES)
+    )
+    config = kit.config.load(
+        env_file=None,
+        environ={
+            "ATLASSIAN_CLIENT_ID": client_id,
+            "ATLASSIAN_CLIENT_SECRET": secret,
+            "ATLASSIAN_REDIRECT_URI": redirect_uri,
+            "ATLASSIAN_AUTH_URL": atlassian_sandbox.url,
+            "ATLASSIAN_API_URL": atlassian_sandbox.url,
+        },
+    )
+    controls = SandboxControls(atlassian_sandbox.url)
+    yield Course(config, TokenStore(tmp_path / "t.json"), "tests", None, controls)
+    controls.close()

@@ -4,52 +4,18 @@ scopes, and the pages of ENG counted, against a sandbox on a callback port of it
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-import kit.config
 from kit.course import COURSE_SCOPES, Course
 from kit.course.checks import ALL_CORRECT, NOT_YET
 from kit.course.checks.confluence import counted, fresh_counts
-from kit.sandbox import App, Sandbox
-from kit.sandbox.scenario import SANDBOX_APP_SCOPES
-from kit.sandbox_controls import SandboxControls
-from kit.store import TokenStore
 
-CLIENT_ID = "check-confluence"
-SECRET = "check-confluence-secret-0123456789"
 FEWEST = "read:page:confluence search:confluence offline_access"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def course(atlassian_sandbox: Sandbox, tmp_path: Path) -> Iterator[Course]:
-    """A course whose app listens on a free port, not the shared 8765."""
-    redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
-    atlassian_sandbox.register_app(
-        App(CLIENT_ID, SECRET, "Check tests", (redirect_uri,), SANDBOX_APP_SCOPES)
-    )
-    config = kit.config.load(
-        env_file=None,
-        environ={
-            "ATLASSIAN_CLIENT_ID": CLIENT_ID,
-            "ATLASSIAN_CLIENT_SECRET": SECRET,
-            "ATLASSIAN_REDIRECT_URI": redirect_uri,
-            "ATLASSIAN_AUTH_URL": atlassian_sandbox.url,
-            "ATLASSIAN_API_URL": atlassian_sandbox.url,
-        },
-    )
-    controls = SandboxControls(atlassian_sandbox.url)
-    yield Course(config, TokenStore(tmp_path / "t.json"), "tests", None, controls)
-    controls.close()
+def course(free_port_course: Course) -> Course:
+    return free_port_course
 
 
 def test_the_fewest_scopes_and_the_v1_count_are_correct(course: Course) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from ports import free_port
 
 from kit.course import lab
 from kit.sandbox import Sandbox
@@ -30,12 +31,6 @@ class FakeLab:
         url = env.get("ATLASSIAN_AUTH_URL")
         self.sandbox_was_up = bool(url) and SandboxControls(url).is_up()
         return 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ pointed at it by `ATLASSIAN_AUTH_URL`, runs unchanged from consent to refresh.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from peers.authlib_server import PeerServer, RegisteredClient
+from ports import free_port
 
 from kit.authorize import (
     AuthorizationRequest,
@@ -44,12 +44,6 @@ class MovableClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

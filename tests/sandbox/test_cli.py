@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
+from ports import free_port
 
 from kit.sandbox import SANDBOX_CLIENT_ID, SANDBOX_REDIRECT_URI
 from kit.sandbox.__main__ import main
@@ -107,13 +108,6 @@ def exit_status_of_main(args: list[str]) -> int:
         return main(args)
     except SystemExit as exc:
         return int(exc.code or 0)
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
