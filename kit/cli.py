@@ -24,16 +24,9 @@ from kit.callback import CallbackCatcher
 from kit.confluence import Confluence, accessible_resources, pick_site
 from kit.errors import ConfigError, KitError, TokenStoreError
 from kit.exchange import exchange_code
+from kit.scopes import EVERYDAY_SCOPES
 from kit.store import DEFAULT_PATH, TokenStore
 
-DEFAULT_SCOPES = (
-    "read:page:confluence",
-    "read:space:confluence",
-    "search:confluence",
-    "read:confluence-user",
-    "read:me",
-    "offline_access",
-)
 LAST_FAILURE = "last-failure.json"  # beside the token file; masked, no secrets
 DEFAULT_LOGIN_TIMEOUT = 300.0
 
@@ -190,7 +183,7 @@ def _doctor(args: argparse.Namespace, store: TokenStore) -> None:
 
 def _scopes(given: list[str] | None) -> tuple[str, ...]:
     if not given:
-        return DEFAULT_SCOPES
+        return EVERYDAY_SCOPES
     names = [name for item in given for name in item.split()]
     return tuple(dict.fromkeys(names))
 

@@ -24,6 +24,17 @@ Family: TypeAlias = Literal["classic", "granular", "identity", "offline"]
 CATALOGUE_FILE = "data/scope_catalogue.json"
 MAX_ADVISED_SETS = 32
 
+# What the course and `python -m kit login` ask for unless told otherwise: enough
+# to read pages, spaces, search and the user in v1 and v2, and to refresh.
+EVERYDAY_SCOPES = (
+    "read:page:confluence",
+    "read:space:confluence",
+    "search:confluence",
+    "read:confluence-user",
+    "read:me",
+    "offline_access",
+)
+
 # The operations the course calls by name: (api, method, path) in the catalogue.
 FRIENDLY_NAMES: dict[str, tuple[str, str, str]] = {
     "v1 search": ("v1", "GET", "/wiki/rest/api/search"),

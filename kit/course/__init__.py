@@ -26,6 +26,7 @@ from kit.course.robot import Decision, press
 from kit.errors import ExchangeRefusedError, KitError, NoSandboxError, hide_in_notebooks
 from kit.exchange import exchange_code, refresher
 from kit.sandbox_controls import SandboxControls
+from kit.scopes import EVERYDAY_SCOPES
 from kit.store import DEFAULT_PATH, TokenStore
 from kit.tokens import TokenSet
 
@@ -35,14 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STORE_VARIABLE = "KIT_TOKEN_STORE"  # where the course keeps its token file
-COURSE_SCOPES = (
-    "read:page:confluence",
-    "read:space:confluence",
-    "search:confluence",
-    "read:confluence-user",
-    "read:me",
-    "offline_access",
-)
+COURSE_SCOPES = EVERYDAY_SCOPES
 SIGN_IN_TIMEOUT = 30.0
 
 __all__ = ["COURSE_SCOPES", "Course", "start"]
