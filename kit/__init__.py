@@ -103,10 +103,20 @@ def __getattr__(name: str) -> Any:
     try:
         module, attribute = _EXPORTS[name]
     except KeyError:
-        raise AttributeError(f"module 'kit' has no attribute {name!r}") from None
+        return _submodule(name)
     value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
+
+
+def _submodule(name: str) -> Any:
+    """`kit.tracebacks`, `kit.scopes`...: a part of the kit, imported when named."""
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as missing:
+        if missing.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module 'kit' has no attribute {name!r}") from None
 
 
 def __dir__() -> list[str]:

@@ -30,6 +30,7 @@ that came from an HTTP answer carries its masked record as `exchange`, which
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,6 +60,17 @@ class KitError(Exception):
             self.error = error
         if exchange is not None:
             self.exchange = exchange
+
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
+        """IPython's hook: the compact rendering of `kit.tracebacks`, unless it is
+        turned off, when the missing attribute sends IPython to its own.
+        """
+        from kit import tracebacks  # noqa: PLC0415 - only IPython asks
+
+        if not tracebacks.compact:
+            raise AttributeError("_render_traceback_")
+        return lambda: tracebacks.render(self)
 
 
 class ConfigError(KitError, ValueError):

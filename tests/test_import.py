@@ -49,6 +49,16 @@ def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
         kit.exchange_cod  # noqa: B018 - the lookup is the test
 
 
+def test_a_part_of_the_kit_is_imported_when_named_after_import_kit() -> None:
+    code = "import kit; kit.tracebacks.compact = False; print(kit.tracebacks.compact)"
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+    assert done.stdout.strip() == "False", done.stderr
+
+
 def test_kit_frames_are_hidden_from_ipython_but_shown_to_pytest() -> None:
     code = (
         "import kit, kit.course\n"
@@ -66,6 +76,7 @@ def test_kit_frames_are_hidden_from_ipython_but_shown_to_pytest() -> None:
 
     shown = done.stdout + done.stderr
     assert "ScopeError" in shown
-    assert "skipping hidden" in shown
+    assert "frames of the kit hidden" in shown
+    assert "\x1b[" not in shown  # the shell was told NoColor
     assert shown.count("/kit/") <= 1, shown
     assert hide_in_notebooks(None) is False  # pytest asks, and is told to show

@@ -1,6 +1,7 @@
 """The course as a person walks it, in JupyterLab in Chromium: the setup check, the
 consent clicked on the sandbox's page with the code timer counting down, Cancel
-and the doctor, and the API explorer paging and warning before a refused call.
+and the doctor, a deliberate error shown compactly, and the API explorer paging and
+warning before a refused call.
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ def test_the_api_explorer_pages_and_warns_before_a_call_refused_for_scope(
     notebook.open("07-confluence-v1-v2.ipynb")
     classic = notebook.index_of(r"ApiExplorer\(kit\.Confluence\(")
     notebook.run_through(classic)
+    failing = notebook.cell(notebook.index_of(r"^wiki = course\.confluence\(\)"))
+    expect(failing).to_contain_text("ScopeError: ")  # fails on purpose, compactly
+    expect(failing).to_contain_text("frames of the kit hidden")
+    notebook.screenshot("deliberate-error")
     mixed = notebook.cell(notebook.index_of(r"^from kit.widgets import ApiExplorer"))
 
     mixed.locator("select").first.select_option(label=PAGES)
