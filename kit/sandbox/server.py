@@ -29,11 +29,12 @@ from kit.sandbox.settings import Settings
 logger = logging.getLogger("kit.sandbox")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _GRACE = 0.5  # seconds `stop()` lets requests in flight finish
+_SHUTDOWN_POLL = 0.005  # seconds between looks at the connections still open
 
 
 class _Server(uvicorn.Server):
     """uvicorn's server, minus the re-raise of SIGINT or SIGTERM after shutdown,
-    plus a stop that does not wait for the next tick.
+    plus a stop that neither waits for the next tick nor sleeps a fixed 0.1 s.
 
     uvicorn raises the signal again once it has stopped, which turns a clean Ctrl-C
     into a `KeyboardInterrupt` traceback and a SIGTERM into death by signal. The
@@ -68,6 +69,35 @@ class _Server(uvicorn.Server):
         if loop is not None and wake is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
                 loop.call_soon_threadsafe(wake.set)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's graceful shutdown, polling every few milliseconds.
+
+        uvicorn sleeps 0.1 s after asking connections to close and then polls in
+        0.1 s steps; idle keep-alive connections close on the loop's next turn, so
+        a sandbox stopped in a notebook or a test waited 0.1 s for nothing. Here
+        the wait ends as soon as the connections and their tasks are gone, or after
+        `timeout_graceful_shutdown`, when the tasks left are cancelled.
+        """
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        state = self.server_state
+        for connection in list(state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout_graceful_shutdown
+        while (state.connections or state.tasks) and not self.force_exit:
+            if loop.time() >= deadline:
+                for task in state.tasks:
+                    task.cancel(msg="the sandbox stopped before this request ended")
+                break
+            await asyncio.sleep(_SHUTDOWN_POLL)
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -188,6 +188,33 @@ def test_stop_does_not_wait_for_a_client_that_stalls_mid_request() -> None:
     assert refuses_connections(sandbox.port)
 
 
+def test_a_request_in_flight_when_stop_begins_still_gets_its_answer() -> None:
+    sandbox = Sandbox(body_timeout=30).start()
+    body = b"grant_type=authorization_code"
+    client = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
+    client.sendall(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    time.sleep(0.1)  # the server is now waiting for the body
+    stopping = threading.Thread(target=sandbox.stop)
+    stopping.start()
+    time.sleep(0.05)
+    client.sendall(body)
+    answer = b""
+    while chunk := client.recv(65536):  # until the server closes the connection
+        answer += chunk
+    stopping.join(5)
+    client.close()
+
+    assert answer.startswith(b"HTTP/1.1 401")  # the sandbox's own refusal, not a reset
+    assert b"connection: close" in answer
+    assert answer.endswith(b'"error_description":"Unauthorized"}')  # no client given
+    assert not stopping.is_alive()
+    assert refuses_connections(sandbox.port)
+
+
 def test_stop_closes_idle_keep_alive_connections() -> None:
     sandbox = Sandbox().start()
     session = requests.Session()
