@@ -14,10 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import recording
 import requests
 from loadgen import Target
 
@@ -42,6 +44,7 @@ class Server:
     url: str
     target: Target
     kinds: tuple[str, ...]
+    files: tuple[Path, ...] = ()  # removed when the server stops
 
     def rss_mb(self) -> float:
         return _status_kb(self.process.pid, "VmRSS") / 1024
@@ -57,6 +60,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for path in self.files:
+            path.unlink(missing_ok=True)
 
 
 def _status_kb(pid: int, field: str) -> float:
@@ -121,12 +126,23 @@ def sandbox() -> Server:
 
 
 def floor() -> Server:
-    return _start(
+    """The floor, replaying what a sandbox of the same settings answered."""
+    recorder = sandbox()
+    try:
+        answers = recording.record(recorder.target)
+    finally:
+        recorder.stop()
+    handle, name = tempfile.mkstemp(prefix="floor-answers-", suffix=".json")
+    os.close(handle)
+    saved = recording.save(answers, Path(name))
+    server = _start(
         "floor",
-        [sys.executable, str(BENCH / "floor.py"), "{port}"],
+        [sys.executable, str(BENCH / "floor.py"), "{port}", str(saved)],
         "/authorize",
         kinds=("flow", "refresh", "pages"),
     )
+    server.files = (saved,)
+    return server
 
 
 def authlib() -> Server:

@@ -65,8 +65,11 @@ class SandboxASGI:
                 await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
         try:
-            async with asyncio.timeout(self.body_timeout):  # no task of its own
-                body = await _read_body(receive)
+            if declared == 0 or (declared is None and not _chunked(scope)):
+                body = await _read_body(receive)  # nothing to wait for
+            else:
+                async with asyncio.timeout(self.body_timeout):  # no task of its own
+                    body = await _read_body(receive)
         except _TooLargeError:
             await _drain(receive)
             return _closing_error(413, "The request body is larger than 1 MiB.")
@@ -133,6 +136,11 @@ async def _drain(receive: Receive) -> None:
 def _expects_continue(scope: Scope) -> bool:
     """Whether the client waits for `100 Continue` (it then sends no body)."""
     return any(name == b"expect" for name, _ in scope.get("headers", []))
+
+
+def _chunked(scope: Scope) -> bool:
+    """Whether a body follows in chunks, without a declared length."""
+    return any(name == b"transfer-encoding" for name, _ in scope.get("headers", []))
 
 
 def _declared_length(scope: Scope) -> int | None:

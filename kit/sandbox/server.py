@@ -87,9 +87,10 @@ class _Server(uvicorn.Server):
         for connection in list(state.connections):
             connection.shutdown()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.timeout_graceful_shutdown
+        grace = self.config.timeout_graceful_shutdown  # None: wait for them all
+        deadline = None if grace is None else loop.time() + grace
         while (state.connections or state.tasks) and not self.force_exit:
-            if loop.time() >= deadline:
+            if deadline is not None and loop.time() >= deadline:
                 for task in state.tasks:
                     task.cancel(msg="the sandbox stopped before this request ended")
                 break

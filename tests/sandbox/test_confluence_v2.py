@@ -223,6 +223,60 @@ def test_depth_root_lists_only_the_spaces_top_level_pages(
     assert "parentId" not in answer.json()["results"][0]
 
 
+def test_a_listing_is_compact_json_and_the_same_bytes_each_time_it_is_asked(
+    lab: Flow, granular: str
+) -> None:
+    first = get(lab, "/wiki/api/v2/pages", granular, **{"body-format": "storage"})
+    again = get(lab, "/wiki/api/v2/pages", granular, **{"body-format": "storage"})
+    parsed = first.json()
+
+    assert first.content == again.content
+    assert first.content == json.dumps(parsed, separators=(",", ":")).encode()
+    assert list(parsed) == ["results", "_links"]
+    assert all(p["body"]["storage"]["value"] for p in parsed["results"])
+
+
+def test_queries_kept_between_requests_do_not_leak_into_one_another(
+    lab: Flow, granular: str
+) -> None:
+    """Each filter chooses its own pages, however the requests interleave."""
+    ops = CONTENT.space_by_key_or_none("OPS")
+    assert ops is not None
+    by_space = {"space-id": ops.id, "limit": 250}
+    everything = {"limit": 250}
+
+    for _ in range(2):
+        all_ids = ids(get(lab, "/wiki/api/v2/pages", granular, **everything))
+        ops_ids = ids(get(lab, "/wiki/api/v2/pages", granular, **by_space))
+        newest_first = ids(
+            get(lab, "/wiki/api/v2/pages", granular, sort="-id", **everything)
+        )
+        drafts = get(lab, "/wiki/api/v2/pages", granular, status="draft")
+
+        assert set(ops_ids) < set(all_ids)
+        assert ops_ids
+        assert newest_first == all_ids[::-1]
+        assert (
+            drafts.status_code == 400
+        )  # refused each time: a failing query keeps nothing
+
+
+def test_a_site_keeps_only_so_many_queries_and_answers_the_rest_the_same(
+    lab: Flow, granular: str
+) -> None:
+    from kit.sandbox.confluence import v2  # noqa: PLC0415 - the bound under test
+
+    titles = [f"no such page {n}" for n in range(v2.LISTINGS_KEPT + 10)]
+    answers = [get(lab, "/wiki/api/v2/pages", granular, title=t) for t in titles]
+    exact = get(
+        lab, "/wiki/api/v2/pages", granular, title="SETTING UP YOUR WORKSTATION"
+    )
+
+    assert all(ids(a) == [] for a in answers)
+    assert ids(exact) == [SETTING_UP]
+    assert 0 < len(CONTENT.listings) <= v2.LISTINGS_KEPT  # the sandbox's own content
+
+
 def test_a_page_carries_its_parent_position_version_and_links(
     lab: Flow, granular: str
 ) -> None:

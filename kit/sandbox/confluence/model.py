@@ -64,7 +64,7 @@ class PageRecord:
     blocks: tuple[markup.Block, ...] = field(repr=False)
     labels: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def int_id(self) -> int:
         """The id as a number, for sorting."""
         return int(self.id)
@@ -138,6 +138,10 @@ class SiteContent:
             if page.parent_id is not None:
                 siblings = self.children.get(page.parent_id, ())
                 self.children[page.parent_id] = (*siblings, page)
+        # Answers' JSON for single records, encoded once: content never changes
+        # after it is built, so the bytes stay right for the sandbox's life.
+        self.encoded: dict[tuple[str, ...], bytes] = {}
+        self.listings: dict[tuple[str, ...], tuple[PageRecord, ...]] = {}
 
     @property
     def base_url(self) -> str:

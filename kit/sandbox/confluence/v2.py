@@ -22,7 +22,7 @@ from kit.sandbox.confluence.paging import (
     relative_link,
     window,
 )
-from kit.sandbox.http import Response, json_response
+from kit.sandbox.http import JSON_TYPE, Response, dump_json, json_response
 
 API = "/wiki/api/v2"
 DEFAULT_LIMIT = 25
@@ -171,41 +171,84 @@ def _space_operations() -> list[dict[str, str]]:
 
 # Pages
 
+LISTINGS_KEPT = 256  # queries' chosen pages kept per site (see `_kept`)
+
 
 def get_pages(call: Call) -> Response:
     """`GET /wiki/api/v2/pages`: pages of every space, filtered and paged."""
-    ids = set(call.numbers("id", 250))
-    space_ids = set(call.numbers("space-id", 100))
-    pages = [
-        page
-        for page in call.content.pages
-        if (not ids or page.id in ids) and (not space_ids or page.space.id in space_ids)
-    ]
+
+    def pages() -> Sequence[PageRecord]:
+        ids = set(call.numbers("id", 250))
+        space_ids = set(call.numbers("space-id", 100))
+        return [
+            page
+            for page in call.content.pages
+            if (not ids or page.id in ids)
+            and (not space_ids or page.space.id in space_ids)
+        ]
+
     return _page_listing(call, f"{API}/pages", pages)
 
 
 def get_pages_in_space(call: Call) -> Response:
     """`GET /wiki/api/v2/spaces/{id}/pages`: one space's pages, filtered and paged."""
     space = _space(call)
-    depth = call.choice("depth", ("all", "root")) or "all"
-    pages: Sequence[PageRecord] = call.content.pages_by_space[space.id]
-    if depth == "root":
-        pages = [page for page in pages if page.parent_id is None]
+
+    def pages() -> Sequence[PageRecord]:
+        depth = call.choice("depth", ("all", "root")) or "all"
+        in_space = call.content.pages_by_space[space.id]
+        if depth == "root":
+            return [page for page in in_space if page.parent_id is None]
+        return in_space
+
     return _page_listing(call, f"{API}/spaces/{space.id}/pages", pages)
 
 
-def _page_listing(call: Call, path: str, pages: Sequence[PageRecord]) -> Response:
-    statuses = _list_statuses(call)
-    title = call.one("title")
+def _page_listing(
+    call: Call, path: str, pages: Callable[[], Sequence[PageRecord]]
+) -> Response:
     body_format = call.choice("body-format", BULK_FORMATS)
-    chosen = [
-        page
-        for page in pages
-        if page.status in statuses
-        and (title is None or page.title.casefold() == title.casefold())
-    ]
-    chosen = _sorted(chosen, call.choice("sort", _orders(PAGE_SORTS)), PAGE_SORTS)
-    return _listing(call, path, chosen, lambda page: page_json(page, body_format))
+
+    def choose() -> Sequence[PageRecord]:
+        statuses = _list_statuses(call)
+        title = call.one("title")
+        chosen = [
+            page
+            for page in pages()
+            if page.status in statuses
+            and (title is None or page.title.casefold() == title.casefold())
+        ]
+        return _sorted(chosen, call.choice("sort", _orders(PAGE_SORTS)), PAGE_SORTS)
+
+    encoded = call.content.encoded
+
+    def encode(page: PageRecord) -> bytes:
+        key = ("v2 page", page.id, body_format or "")
+        if (found := encoded.get(key)) is None:
+            found = encoded[key] = dump_json(page_json(page, body_format))
+        return found
+
+    return _listing(call, path, _kept(call, path, choose), encode=encode)
+
+
+def _kept(
+    call: Call, path: str, choose: Callable[[], Sequence[PageRecord]]
+) -> Sequence[PageRecord]:
+    """The pages a listing's query chooses, in order, kept per site and query.
+
+    Content never changes once built, so a query (its cursor and limit aside)
+    chooses the same pages every time; walking a listing page by page filters
+    and sorts once. A query that fails its checks raises and keeps nothing; a
+    client inventing queries empties the store of them now and then.
+    """
+    query = [f"{k}={v}" for k, v in call.request.query if k not in ("cursor", "limit")]
+    key = (path, *query)
+    kept = call.content.listings
+    if (found := kept.get(key)) is None:
+        if len(kept) >= LISTINGS_KEPT:
+            kept.clear()
+        found = kept[key] = tuple(choose())
+    return found
 
 
 def _list_statuses(call: Call) -> tuple[str, ...]:
@@ -341,9 +384,15 @@ def _listing(
     call: Call,
     path: str,
     items: Sequence[Any],
-    render: Callable[[Any], dict[str, Any]],
+    render: Callable[[Any], dict[str, Any]] | None = None,
+    *,
+    encode: Callable[[Any], bytes] | None = None,
 ) -> Response:
-    """A paged list: `results`, `_links` and the `Link` header (facts 6.4)."""
+    """A paged list: `results`, `_links` and the `Link` header (facts 6.4).
+
+    Each item is `render`ed to a dict, or `encode`d straight to its compact JSON
+    (kept per site by the caller: a page's JSON is most of a listing's cost).
+    """
     limit = parse_limit(call.one("limit"), DEFAULT_LIMIT, MAX_LIMIT, clamp=False)
     kept = [(k, v) for k, v in call.request.query if k not in ("cursor", "limit")]
     query_print = fingerprint([("path", path), *kept])
@@ -359,8 +408,15 @@ def _listing(
         links["next"] = relative_link(path, pairs)
         headers.append(("link", f'<{links["next"]}>; rel="next", <{base}>; rel="base"'))
     links["base"] = base
-    results = [render(item) for item in page.items]
-    return json_response(200, {"results": results, "_links": links}, headers)
+    if encode is None:
+        assert render is not None
+        results = [render(item) for item in page.items]
+        return json_response(200, {"results": results, "_links": links}, headers)
+    body = b'{"results":[%s],"_links":%s}' % (
+        b",".join(encode(item) for item in page.items),
+        dump_json(links),
+    )
+    return Response(200, [("content-type", JSON_TYPE), *headers], body)
 
 
 def _orders(sorts: dict[str, Any]) -> tuple[str, ...]:
