@@ -236,7 +236,7 @@ def test_a_listing_is_compact_json_and_the_same_bytes_each_time_it_is_asked(
     assert all(p["body"]["storage"]["value"] for p in parsed["results"])
 
 
-def test_queries_kept_between_requests_do_not_leak_into_one_another(
+def test_answers_kept_between_requests_do_not_leak_into_one_another(
     lab: Flow, granular: str
 ) -> None:
     """Each filter chooses its own pages, however the requests interleave."""
@@ -266,7 +266,7 @@ def test_a_site_keeps_only_so_many_queries_and_answers_the_rest_the_same(
 ) -> None:
     from kit.sandbox.confluence import v2  # noqa: PLC0415 - the bound under test
 
-    titles = [f"no such page {n}" for n in range(v2.LISTINGS_KEPT + 10)]
+    titles = [f"no such page {n}" for n in range(v2.ANSWERS_KEPT + 10)]
     answers = [get(lab, "/wiki/api/v2/pages", granular, title=t) for t in titles]
     exact = get(
         lab, "/wiki/api/v2/pages", granular, title="SETTING UP YOUR WORKSTATION"
@@ -274,7 +274,7 @@ def test_a_site_keeps_only_so_many_queries_and_answers_the_rest_the_same(
 
     assert all(ids(a) == [] for a in answers)
     assert ids(exact) == [SETTING_UP]
-    assert 0 < len(CONTENT.listings) <= v2.LISTINGS_KEPT  # the sandbox's own content
+    assert 0 < len(CONTENT.answers) <= v2.ANSWERS_KEPT  # the sandbox's own content
 
 
 def test_a_page_carries_its_parent_position_version_and_links(

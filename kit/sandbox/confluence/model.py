@@ -10,10 +10,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 from kit.sandbox.confluence import markup
 from kit.sandbox.scenario import Site
+
+if TYPE_CHECKING:
+    from kit.sandbox.http import Response
 
 
 @dataclass(frozen=True)
@@ -138,10 +142,11 @@ class SiteContent:
             if page.parent_id is not None:
                 siblings = self.children.get(page.parent_id, ())
                 self.children[page.parent_id] = (*siblings, page)
-        # Answers' JSON for single records, encoded once: content never changes
-        # after it is built, so the bytes stay right for the sandbox's life.
+        # Content never changes after it is built, so what was computed from it
+        # stays right for the sandbox's life: records' JSON, encoded once, and
+        # whole answers of listings (`confluence.v2`), kept by path and query.
         self.encoded: dict[tuple[str, ...], bytes] = {}
-        self.listings: dict[tuple[str, ...], tuple[PageRecord, ...]] = {}
+        self.answers: dict[tuple[str, ...], Response] = {}
 
     @property
     def base_url(self) -> str:

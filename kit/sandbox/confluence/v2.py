@@ -171,7 +171,7 @@ def _space_operations() -> list[dict[str, str]]:
 
 # Pages
 
-LISTINGS_KEPT = 256  # queries' chosen pages kept per site (see `_kept`)
+ANSWERS_KEPT = 256  # listings' answers kept per site (see `_page_listing`)
 
 
 def get_pages(call: Call) -> Response:
@@ -207,19 +207,36 @@ def get_pages_in_space(call: Call) -> Response:
 def _page_listing(
     call: Call, path: str, pages: Callable[[], Sequence[PageRecord]]
 ) -> Response:
+    """A listing of pages, answered from what the site kept when it can.
+
+    Content never changes once built, so the same path and query (cursor and
+    limit included) always get the same answer: the site keeps the answers it
+    gave (`SiteContent.answers`), and a room walking the same listing, or a load
+    generator, has each page of it built once. A query that fails its checks
+    raises and keeps nothing; a client inventing queries empties the store of
+    them now and then (`ANSWERS_KEPT`).
+    """
+    key = (path, *(f"{k}={v}" for k, v in call.request.query))
+    kept = call.content.answers
+    if (found := kept.get(key)) is None:
+        found = _build_page_listing(call, path, pages())
+        if len(kept) >= ANSWERS_KEPT:
+            kept.clear()
+        kept[key] = found
+    return Response(found.status, list(found.headers), found.body)
+
+
+def _build_page_listing(call: Call, path: str, pages: Sequence[PageRecord]) -> Response:
+    statuses = _list_statuses(call)
+    title = call.one("title")
     body_format = call.choice("body-format", BULK_FORMATS)
-
-    def choose() -> Sequence[PageRecord]:
-        statuses = _list_statuses(call)
-        title = call.one("title")
-        chosen = [
-            page
-            for page in pages()
-            if page.status in statuses
-            and (title is None or page.title.casefold() == title.casefold())
-        ]
-        return _sorted(chosen, call.choice("sort", _orders(PAGE_SORTS)), PAGE_SORTS)
-
+    chosen = [
+        page
+        for page in pages
+        if page.status in statuses
+        and (title is None or page.title.casefold() == title.casefold())
+    ]
+    chosen = _sorted(chosen, call.choice("sort", _orders(PAGE_SORTS)), PAGE_SORTS)
     encoded = call.content.encoded
 
     def encode(page: PageRecord) -> bytes:
@@ -228,27 +245,7 @@ def _page_listing(
             found = encoded[key] = dump_json(page_json(page, body_format))
         return found
 
-    return _listing(call, path, _kept(call, path, choose), encode=encode)
-
-
-def _kept(
-    call: Call, path: str, choose: Callable[[], Sequence[PageRecord]]
-) -> Sequence[PageRecord]:
-    """The pages a listing's query chooses, in order, kept per site and query.
-
-    Content never changes once built, so a query (its cursor and limit aside)
-    chooses the same pages every time; walking a listing page by page filters
-    and sorts once. A query that fails its checks raises and keeps nothing; a
-    client inventing queries empties the store of them now and then.
-    """
-    query = [f"{k}={v}" for k, v in call.request.query if k not in ("cursor", "limit")]
-    key = (path, *query)
-    kept = call.content.listings
-    if (found := kept.get(key)) is None:
-        if len(kept) >= LISTINGS_KEPT:
-            kept.clear()
-        found = kept[key] = tuple(choose())
-    return found
+    return _listing(call, path, chosen, encode=encode)
 
 
 def _list_statuses(call: Call) -> tuple[str, ...]:
