@@ -119,12 +119,12 @@ class Course:
     count: int
     cells: list[float] = field(default_factory=list)  # time inside the cells
     code_cells: int = 0
+    imports: list[float] = field(default_factory=list)  # the dependencies alone
 
     def markdown(self) -> str:
         course, empty = statistics.median(self.notebooks), statistics.median(self.empty)
         inside = statistics.median(self.cells)
         messaging = course - empty - inside
-        budget = 0.5 * empty - messaging  # what 1.5x leaves for the cells' own work
         return (
             "## 3. The course\n\n"
             f"Every one of the {self.count} notebooks executed top to bottom with "
@@ -135,7 +135,14 @@ class Course:
             f"| the course | {statistics.median(self.notebooks):.1f} | "
             f"{_runs(self.notebooks)} |\n"
             f"| empty notebooks | {statistics.median(self.empty):.1f} | "
-            f"{_runs(self.empty)} |\n\n"
+            f"{_runs(self.empty)} |\n"
+            f"| the dependencies alone | {statistics.median(self.imports):.1f} | "
+            f"{_runs(self.imports)} |\n\n"
+            "The dependencies alone: for each notebook of the course, one of a "
+            "single cell that imports the libraries that notebook's kit loads "
+            "(requests, requests-oauthlib, ipywidgets, and for the four with a "
+            "sandbox of their own uvicorn and PyJWT with cryptography), without "
+            "the kit's own modules and without running anything.\n\n"
             f"Of the course's time, {statistics.median(self.cells):.1f} s is spent "
             "inside the cells (nbclient's own timings); the rest is starting and "
             "stopping kernels, as in the floor, and nbclient's messaging.\n\n"
@@ -143,23 +150,48 @@ class Course:
             "exit: asked, ipykernel sometimes takes 3.5 s to leave, an empty "
             "kernel as often as the course's (about one in four here), and those "
             "stalls made the ratio swing between 1.4x and 2.4x from run to run.\n\n"
-            "What limits it: nbclient's round trips for the course's "
+            f"What limits it: the dependencies alone take {self._imports():.1f} s "
+            f"over the floor ({statistics.median(self.imports) / empty:.2f}x it) "
+            "before any of the course's own work, because every notebook's kernel "
+            "is a fresh interpreter that imports them again; 1.5x leaves "
+            f"{0.5 * empty - self._imports():.1f} s for everything else. "
+            "nbclient's round trips for the course's "
             f"{self.code_cells} code cells take {messaging:.1f} s "
-            f"({1000 * messaging / max(1, self.code_cells):.0f} ms a cell), so 1.5x "
-            f"leaves {budget:.1f} s for the work inside the cells. Of that work, each "
-            "notebook's first cell imports the kit's course and widgets (about "
-            "0.1 s in a kernel, most of it requests and oauthlib) and four "
-            "notebooks start and stop a sandbox of their own (about 0.1 s each "
-            "way; uvicorn's shutdown waits 0.1 s for connections to close): about "
-            "2 s before the course teaches anything. What was fixed: 26 cells fail "
-            "on purpose, and IPython's context tracebacks cost 30 to 150 ms each; "
-            "a kit error now renders itself (`kit.tracebacks`) in a millisecond, "
-            "which took the time inside the cells from 5.5 s to 4.5 s.\n"
+            f"({1000 * messaging / max(1, self.code_cells):.0f} ms a cell), and "
+            f"{inside:.1f} s is spent inside them, the imports included. What was "
+            "fixed: 26 cells fail on purpose, and IPython's context tracebacks cost "
+            "30 to 150 ms each; a kit error now renders itself (`kit.tracebacks`) "
+            "in a millisecond, which took the time inside the cells from 5.5 s to "
+            "4.5 s. A sandbox of a notebook's own stopped in 0.1 s, uvicorn's fixed "
+            "sleep for connections to close; it now stops as soon as they have "
+            "(a few milliseconds), in the four notebooks that start one and in "
+            "every test.\n"
         )
+
+    def _imports(self) -> float:
+        return statistics.median(self.imports) - statistics.median(self.empty)
 
     def target(self) -> Target:
         ratio = statistics.median(self.notebooks) / statistics.median(self.empty)
         return ("the course vs its floor", "<= 1.5x", f"{ratio:.2f}x", ratio <= 1.5)
+
+
+COURSE_IMPORTS = "import kit.course, kit.widgets"
+PRIVATE_IMPORTS = COURSE_IMPORTS + ", kit.sandbox.server"
+
+
+def _dependency_notebooks(notebooks: list[Path]) -> list[Any]:
+    """Per notebook, one cell importing what its kit loads, the kit's own aside."""
+    import nbformat  # noqa: PLC0415 - only this section needs it
+
+    course, private = dependencies_of(COURSE_IMPORTS), dependencies_of(PRIVATE_IMPORTS)
+    books = []
+    for path in notebooks:
+        own = "private=True" in path.read_text(encoding="utf-8")
+        book = nbformat.v4.new_notebook()
+        book.cells.append(nbformat.v4.new_code_cell(private if own else course))
+        books.append(book)
+    return books
 
 
 def course(runs: int) -> Course:
@@ -177,11 +209,16 @@ def course(runs: int) -> Course:
 
     inside: list[float] = []
 
-    def run_all(paths: list[Path] | None) -> float:
+    imports = _dependency_notebooks(notebooks)
+
+    def run_all(paths: list[Path] | None, books: list[Any] | None = None) -> float:
         started = time.monotonic()
         in_cells = 0.0
-        for path in paths or [None] * len(notebooks):  # type: ignore[list-item]
-            book = nbformat.read(path, 4) if path else nbformat.v4.new_notebook()
+        for n, path in enumerate(paths or [None] * len(notebooks)):  # type: ignore[list-item]
+            if books is not None:
+                book = books[n]
+            else:
+                book = nbformat.read(path, 4) if path else nbformat.v4.new_notebook()
             NotebookClient(
                 book,
                 timeout=120,
@@ -199,7 +236,10 @@ def course(runs: int) -> Course:
     with tempfile.TemporaryDirectory() as home:
         os.environ.update(env, KIT_TOKEN_STORE=f"{home}/t.json")
         try:
-            timings = [(run_all(notebooks), run_all(None)) for _ in range(runs)]
+            timings = [
+                (run_all(notebooks), run_all(None), run_all(None, imports))
+                for _ in range(runs)
+            ]
         finally:
             server.stop()
             for name, value in saved.items():
@@ -213,6 +253,7 @@ def course(runs: int) -> Course:
         len(notebooks),
         inside,
         code_cells,
+        [t[2] for t in timings],
     )
 
 
