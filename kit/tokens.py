@@ -15,9 +15,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from kit.clocks import AccessTokenClock, RefreshPolicy
+from kit.clocks import AccessTokenClock, RefreshPolicy, format_duration
 from kit.errors import TokenResponseError
 
 logger = logging.getLogger(__name__)
@@ -258,7 +259,7 @@ class TokenSet:
                 "none" if refresh is None else f"{refresh} ({refresh.fingerprint})",
             ),
             ("token_type", self.token_type),
-            ("expires_at", str(self.expires_at)),
+            ("expires_at", _expiry_for_people(self.expires_at, self.received_at)),
             ("scope", " ".join(self.scope)),
         ]
         cells = "".join(
@@ -266,6 +267,19 @@ class TokenSet:
             for name, value in rows
         )
         return f"<table><caption>TokenSet</caption>{cells}</table>"
+
+
+def _expiry_for_people(expires_at: float | None, received_at: float) -> str:
+    """`2026-12-04 10:00:00 UTC, 1 h after it was received`, or why there is none.
+
+    The lifetime is counted from receipt, not from now, so that the table reads
+    the same whenever it is shown, and on the sandbox's clock as on the real one.
+    """
+    if expires_at is None:
+        return "not given (the answer had no expires_in)"
+    moment = datetime.fromtimestamp(expires_at, UTC)
+    lifetime = format_duration(expires_at - received_at)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC, {lifetime} after it was received"
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,16 @@ def test_every_display_of_a_token_set_is_masked() -> None:
     assert "CANA…(masked)" in tokens._repr_html_()
 
 
+def test_the_html_table_shows_the_expiry_as_a_utc_time_and_a_lifetime() -> None:
+    lasting = read(response())._repr_html_()
+    unknown = read(response(expires_in=None))._repr_html_()
+
+    # T0 is 2027-01-15 08:00:00 UTC; the answer said 3600 s
+    assert "2027-01-15 09:00:00 UTC, 1 h after it was received" in lasting
+    assert str(T0 + 3600) not in lasting  # no raw epoch seconds
+    assert "not given (the answer had no expires_in)" in unknown
+
+
 def test_asdict_and_copies_of_a_token_set_stay_masked() -> None:
     tokens = read(response())
 
