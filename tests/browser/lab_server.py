@@ -28,7 +28,8 @@ FOREIGN_VARIABLES = ("ATLASSIAN_", "KIT_", "JUPYTERHUB_", "BINDER_")
 
 
 def lab_environment(home: Path, extra: dict[str, str]) -> dict[str, str]:
-    """Jupyter's folders under `home`, no news toast, the kit's token file there."""
+    """Jupyter's folders under `home`, no news toast, every cell attached, the
+    kit's token file there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_VARIABLES)}
     for name in ("config", "runtime", "settings", "workspaces"):
         (home / name).mkdir(parents=True, exist_ok=True)
@@ -36,6 +37,13 @@ def lab_environment(home: Path, extra: dict[str, str]) -> dict[str, str]:
     notices.mkdir(parents=True, exist_ok=True)
     (notices / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    # Every cell in the DOM: with Lab's default windowing a cell scrolled out of
+    # view can be detached, and a panel the test reads then has no text at all.
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"})
     )
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
