@@ -68,7 +68,7 @@ class PageRecord:
     blocks: tuple[markup.Block, ...] = field(repr=False)
     labels: tuple[str, ...] = ()
 
-    @cached_property
+    @property
     def int_id(self) -> int:
         """The id as a number, for sorting."""
         return int(self.id)
@@ -142,10 +142,9 @@ class SiteContent:
             if page.parent_id is not None:
                 siblings = self.children.get(page.parent_id, ())
                 self.children[page.parent_id] = (*siblings, page)
-        # Content never changes after it is built, so what was computed from it
-        # stays right for the sandbox's life: records' JSON, encoded once, and
-        # whole answers of listings (`confluence.v2`), kept by path and query.
-        self.encoded: dict[tuple[str, ...], bytes] = {}
+        # Content never changes after it is built, so an answer computed from it
+        # stays right for the sandbox's life: listings' answers (`confluence.v2`),
+        # kept by path and query.
         self.answers: dict[tuple[str, ...], Response] = {}
 
     @property

@@ -22,7 +22,7 @@ from kit.sandbox.confluence.paging import (
     relative_link,
     window,
 )
-from kit.sandbox.http import JSON_TYPE, Response, dump_json, json_response
+from kit.sandbox.http import Response, json_response
 
 API = "/wiki/api/v2"
 DEFAULT_LIMIT = 25
@@ -237,15 +237,7 @@ def _build_page_listing(call: Call, path: str, pages: Sequence[PageRecord]) -> R
         and (title is None or page.title.casefold() == title.casefold())
     ]
     chosen = _sorted(chosen, call.choice("sort", _orders(PAGE_SORTS)), PAGE_SORTS)
-    encoded = call.content.encoded
-
-    def encode(page: PageRecord) -> bytes:
-        key = ("v2 page", page.id, body_format or "")
-        if (found := encoded.get(key)) is None:
-            found = encoded[key] = dump_json(page_json(page, body_format))
-        return found
-
-    return _listing(call, path, chosen, encode=encode)
+    return _listing(call, path, chosen, lambda page: page_json(page, body_format))
 
 
 def _list_statuses(call: Call) -> tuple[str, ...]:
@@ -381,15 +373,9 @@ def _listing(
     call: Call,
     path: str,
     items: Sequence[Any],
-    render: Callable[[Any], dict[str, Any]] | None = None,
-    *,
-    encode: Callable[[Any], bytes] | None = None,
+    render: Callable[[Any], dict[str, Any]],
 ) -> Response:
-    """A paged list: `results`, `_links` and the `Link` header (facts 6.4).
-
-    Each item is `render`ed to a dict, or `encode`d straight to its compact JSON
-    (kept per site by the caller: a page's JSON is most of a listing's cost).
-    """
+    """A paged list: `results`, `_links` and the `Link` header (facts 6.4)."""
     limit = parse_limit(call.one("limit"), DEFAULT_LIMIT, MAX_LIMIT, clamp=False)
     kept = [(k, v) for k, v in call.request.query if k not in ("cursor", "limit")]
     query_print = fingerprint([("path", path), *kept])
@@ -405,15 +391,8 @@ def _listing(
         links["next"] = relative_link(path, pairs)
         headers.append(("link", f'<{links["next"]}>; rel="next", <{base}>; rel="base"'))
     links["base"] = base
-    if encode is None:
-        assert render is not None
-        results = [render(item) for item in page.items]
-        return json_response(200, {"results": results, "_links": links}, headers)
-    body = b'{"results":[%s],"_links":%s}' % (
-        b",".join(encode(item) for item in page.items),
-        dump_json(links),
-    )
-    return Response(200, [("content-type", JSON_TYPE), *headers], body)
+    results = [render(item) for item in page.items]
+    return json_response(200, {"results": results, "_links": links}, headers)
 
 
 def _orders(sorts: dict[str, Any]) -> tuple[str, ...]:
