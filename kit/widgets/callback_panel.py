@@ -329,10 +329,7 @@ class CallbackPanel(widgets.VBox):
     @shows_errors
     def advance(self, seconds: float) -> None:
         """Move the sandbox's clock and this panel's by `seconds`."""
-        if self.controls is None:
-            raise ExchangeRefusedError(NO_CONTROLS)
-        self.controls.advance(seconds)
-        self.clock.shift(seconds)
+        self.clock.advance_with(self.controls, seconds)
         self._show_timer()
 
     @shows_errors
@@ -421,8 +418,4 @@ NO_CODE = (
 ENDED = (
     "This sign-in has ended and its `state` is spent, so the catcher cannot "
     "listen again. Build a new request (`course.new_request()`) and a new panel."
-)
-NO_CONTROLS = (
-    "This panel has no sandbox controls, so it cannot move the clock. Pass "
-    "`controls=SandboxControls.of(config)` on the sandbox."
 )

@@ -15,12 +15,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import ipywidgets as widgets
 
 from kit.clocks import Now
 from kit.doctor import diagnose
+from kit.errors import ExchangeRefusedError
+
+if TYPE_CHECKING:
+    from kit.sandbox_controls import SandboxControls
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +232,22 @@ class SkewedClock:
     def shift(self, seconds: float) -> None:
         """Move this clock forward by `seconds`."""
         self.skew += seconds
+
+    def advance_with(self, controls: SandboxControls | None, seconds: float) -> None:
+        """Move the sandbox's clock through `controls`, then this one, by `seconds`.
+
+        A panel without controls (not on the sandbox) is refused, saying how.
+        """
+        if controls is None:
+            raise ExchangeRefusedError(NO_CONTROLS)
+        controls.advance(seconds)
+        self.shift(seconds)
+
+
+NO_CONTROLS = (
+    "This panel has no sandbox controls, so it cannot move the clock. Pass "
+    "`controls=SandboxControls.of(config)` on the sandbox."
+)
 
 
 class Ticker:

@@ -255,10 +255,7 @@ class RefreshPanel(widgets.VBox):
     @shows_errors
     def advance(self, seconds: float) -> None:
         """Move the sandbox's clock and this panel's by `seconds`."""
-        if self.controls is None:
-            raise ExchangeRefusedError(NO_CONTROLS)
-        self.controls.advance(seconds)
-        self.clock.shift(seconds)
+        self.clock.advance_with(self.controls, seconds)
         self.redraw()
 
     @shows_errors
@@ -302,10 +299,6 @@ class RefreshPanel(widgets.VBox):
 NO_PREVIOUS = (
     "No refresh token has been spent in this panel yet. Press `Refresh now` "
     "first; then the refresh token it spent can be sent again."
-)
-NO_CONTROLS = (
-    "This panel has no sandbox controls, so it cannot move the clock. Pass "
-    "`controls=SandboxControls.of(config)` on the sandbox."
 )
 REVOKED = (
     "Refused: the spent refresh token {spent} came back {since} after its first "

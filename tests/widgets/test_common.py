@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import ipywidgets as widgets
+import pytest
 
-from kit.errors import ConfigError
+from kit.errors import ConfigError, ExchangeRefusedError
 from kit.widgets.common import (
     Raw,
     SkewedClock,
@@ -91,6 +92,34 @@ def test_a_skewed_clock_runs_with_its_base_plus_every_shift() -> None:
     clock.shift(5)
 
     assert clock.now() == 165.0
+
+
+class Controls:
+    """Stands in for `SandboxControls`: keeps what the sandbox's clock was moved by."""
+
+    def __init__(self) -> None:
+        self.moved: list[float] = []
+
+    def advance(self, seconds: float) -> None:
+        self.moved.append(seconds)
+
+
+def test_advancing_with_controls_moves_the_sandbox_first_then_the_clock() -> None:
+    clock, controls = SkewedClock(lambda: 100.0), Controls()
+
+    clock.advance_with(controls, 300)  # type: ignore[arg-type]
+
+    assert controls.moved == [300]
+    assert clock.now() == 400.0
+
+
+def test_advancing_without_controls_is_refused_saying_how_and_moves_nothing() -> None:
+    clock = SkewedClock(lambda: 100.0)
+
+    with pytest.raises(ExchangeRefusedError, match=r"SandboxControls\.of"):
+        clock.advance_with(None, 300)
+
+    assert clock.now() == 100.0
 
 
 def test_a_ticker_ticks_until_stopped() -> None:
