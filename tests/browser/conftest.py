@@ -44,14 +44,18 @@ def chromium_path() -> str:
     return chromium()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's synchronous API keeps an event loop
+# running in the main thread while it is open, and the tests after this folder
+# (the bench's, nbclient's) run loops of their own there. (A folder without an
+# `__init__.py` is no package to pytest, so "package" would mean the session.)
+@pytest.fixture(scope="module")
 def lab(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     running = start_lab(tmp_path_factory.mktemp("lab"))
     yield running
     stop_lab(running)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
