@@ -175,6 +175,24 @@ def _load_section(report: Report) -> str:
             f"| {sum(r['errors'] for r in runs):.0f} "
             f"| {max(r['rss_mb'] for r in runs):.0f} |"
         )
+    single = [
+        (median(report, name, kind, c, "p99_ms"), name, kind)
+        for name, kind, c in report.loads
+        if c == 1
+    ]
+    if single:
+        worst, name, kind = max(single)
+        lines += [
+            "",
+            "Delayed ACKs: a server that writes an answer in two pieces on a "
+            "keep-alive connection without `TCP_NODELAY` waits 40 ms for the "
+            "client's ACK each time. "
+            + ("None does here" if worst < 40 else "One may here")
+            + f": at concurrency 1 the slowest p99 is {worst:.1f} ms ({name}, "
+            f"{kind}). The sandbox's listening "
+            "socket says TCP so that asyncio sets `TCP_NODELAY` on each "
+            "connection, and a test keeps it so.",
+        ]
     return "\n".join(lines)
 
 
