@@ -1,5 +1,6 @@
 """What a callback may carry, and the checks the catcher and the paste share:
-state first, then the issuer, then the code or the error; each state works once."""
+state first, then the issuer, then the code or the error; each state works once.
+"""
 
 from __future__ import annotations
 

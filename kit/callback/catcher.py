@@ -1,5 +1,6 @@
 """`CallbackCatcher`: listen, take the first callback whose state matches, turn
-away the rest, and let a widget follow it without blocking the kernel."""
+away the rest, and let a widget follow it without blocking the kernel.
+"""
 
 from __future__ import annotations
 

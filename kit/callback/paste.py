@@ -1,5 +1,6 @@
 """The fallback where the browser cannot reach the kernel: paste the address you
-land on, and the same checks run."""
+land on, and the same checks run.
+"""
 
 from __future__ import annotations
 

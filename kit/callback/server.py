@@ -1,5 +1,6 @@
 """The catcher's small HTTP server: loopback only, one thread per connection,
-Host, path and method checked before anything else."""
+Host, path and method checked before anything else.
+"""
 
 from __future__ import annotations
 

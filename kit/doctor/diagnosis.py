@@ -1,5 +1,6 @@
 """A diagnosis: the step that failed, what happened, why, and the fix; and the
-scrubbing every text that leaves the doctor goes through."""
+scrubbing every text that leaves the doctor goes through.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Reading an exception: by the exchange it carries, by what it kept of one, or
-by its class and words."""
+by its class and words.
+"""
 
 from __future__ import annotations
 

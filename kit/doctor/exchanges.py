@@ -1,5 +1,6 @@
 """Reading a recorded exchange: its step, status, body and headers, as the rules
-see them."""
+see them.
+"""
 
 from __future__ import annotations
 
