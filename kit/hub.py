@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
+from kit.config import split_absolute
 from kit.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -219,12 +220,8 @@ def _origin(value: str) -> str | None:
         return None
     if "://" not in value:
         value = "https://" + value
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    parts = split_absolute(value)
+    if parts is None:
         return None
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 

@@ -18,9 +18,8 @@ from kit.authorize.request import (
     NEVER_IN_URL,
     REQUIRED,
     UNKNOWN_MEANING,
-    split_absolute,
 )
-from kit.config import is_loopback
+from kit.config import is_loopback, split_absolute
 from kit.errors import CatalogueError
 from kit.scopes import (
     OperationRef,

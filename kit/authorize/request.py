@@ -10,9 +10,9 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, quote, unquote_plus, urlencode, urlsplit
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
-from kit.config import is_loopback, load_hosts
+from kit.config import is_loopback, load_hosts, split_absolute
 from kit.errors import ConfigError
 
 ATLASSIAN_AUDIENCE = "api.atlassian.com"
@@ -318,15 +318,3 @@ def build_authorization_url(
         allow_plain_http=allow_plain_http,
     )
     return request.url, request.state
-
-
-def split_absolute(url: str) -> SplitResult | None:
-    """`url` split, or None unless it is http(s) with a host and a valid port."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return None
-    return parts
